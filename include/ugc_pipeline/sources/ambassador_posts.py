@@ -1,0 +1,28 @@
+"""Ambassador platform export: posts that ambassadors declared for a campaign (CSV or NDJSON).
+
+The core of nano-influence. Blank metrics are unknown. The same post may also arrive from the
+platform's own API; the intermediate layer counts it once and keeps the measured metrics.
+"""
+
+from ugc_pipeline.sources.base import RawTable, Source, csv_columns
+
+SOURCE = Source(
+    name="ambassador_posts",
+    formats=("csv", "ndjson"),
+    description="Posts declared by the programme's ambassadors.",
+    tables=(
+        RawTable(
+            name="ambassador_posts",
+            ugc_model="stg_ambassador_platform__posts",
+            key=("post_id",),
+            description="One declared post per delivered version.",
+            columns=csv_columns(
+                "post_id", "ambassador_id", "campaign_id", "platform", "post_url", "content_type",
+                "posted_at", "followers_at_post", "likes", "comments", "shares", "views",
+                types={"posted_at": "timestamp", "followers_at_post": "int", "likes": "int",
+                       "comments": "int", "shares": "int", "views": "int"},
+                required=("post_id", "ambassador_id", "campaign_id", "platform", "posted_at"),
+            ),
+        ),
+    ),
+)

@@ -1,0 +1,49 @@
+"""Instagram Graph API user node with ``media`` field expansion.
+
+Gotchas: timestamps use a ``+0000`` offset; metrics are lifetime totals that grow between
+deliveries; insights are a list of named metrics nested in each media, and a metric that is not
+there is unknown (NULL), never 0; ``views`` replaces the deprecated ``impressions``.
+"""
+
+from ugc_pipeline.sources.base import RawTable, Source, col
+
+
+def _insight(metric: str) -> str:
+    # The value of one named lifetime insight, NULL when the media does not report it.
+    return (
+        "list_filter(coalesce(json_extract(item, '$.insights.data[*]'), []), "
+        f"lambda m: json_extract_string(m, '$.name') = '{metric}')[1] ->> '$.values[0].value'"
+    )
+
+
+SOURCE = Source(
+    name="instagram_media",
+    formats=("json",),
+    description="Media of ambassadors' and brand-tagged Instagram accounts, with lifetime insights.",
+    tables=(
+        RawTable(
+            name="instagram_media",
+            records_path="$.media.data",
+            ugc_model="stg_instagram__media",
+            key=("media_id",),
+            description="One Instagram media per delivered version (metrics grow between versions).",
+            columns=(
+                col("account_id", sql="json_extract_string(doc, '$.id')", required=True),
+                col("username", sql="json_extract_string(doc, '$.username')"),
+                col("followers_count", type="int", sql="json_extract_string(doc, '$.followers_count')"),
+                col("media_id", "$.id", required=True),
+                col("caption", "$.caption"),
+                col("media_type", "$.media_type", required=True),
+                col("media_product_type", "$.media_product_type"),
+                col("permalink", "$.permalink"),
+                col("posted_at", "$.timestamp", "timestamp", required=True),
+                col("like_count", "$.like_count", "int"),
+                col("comments_count", "$.comments_count", "int"),
+                col("reach", type="int", sql=_insight("reach")),
+                col("views", type="int", sql=_insight("views")),
+                col("saved", type="int", sql=_insight("saved")),
+                col("shares", type="int", sql=_insight("shares")),
+            ),
+        ),
+    ),
+)

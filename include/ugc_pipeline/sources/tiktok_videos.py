@@ -1,0 +1,39 @@
+"""TikTok Research/Display API video pages: ``{"data": {"videos": [...]}, "error": {...}}``.
+
+Gotchas: ``id`` has 19 digits and is kept as exact text; ``create_time`` is unix seconds; an
+``error.code`` other than ``ok`` makes the file unusable; follower counts come from ``ambassadors``.
+"""
+
+from ugc_pipeline.sources.base import RawTable, Source, col
+
+SOURCE = Source(
+    name="tiktok_videos",
+    formats=("json",),
+    description="TikTok videos found by the brand's hashtags.",
+    file_check=(
+        "coalesce(json_extract_string(doc, '$.error.code'), 'ok') = 'ok'",
+        "the API page reports an error (error.code is not 'ok')",
+    ),
+    tables=(
+        RawTable(
+            name="tiktok_videos",
+            records_path="$.data.videos",
+            ugc_model="stg_tiktok__videos",
+            key=("video_id",),
+            description="One TikTok video per delivered version.",
+            columns=(
+                col("video_id", "$.id", required=True),
+                col("create_time", "$.create_time", "unix_seconds", required=True),
+                col("username", "$.username"),
+                col("video_description", "$.video_description"),
+                col("hashtag_names", type="text",
+                    sql="array_to_string(json_extract_string(item, '$.hashtag_names[*]'), ' ')",
+                    doc="hashtag_names joined by spaces"),
+                col("like_count", "$.like_count", "int"),
+                col("comment_count", "$.comment_count", "int"),
+                col("share_count", "$.share_count", "int"),
+                col("view_count", "$.view_count", "int"),
+            ),
+        ),
+    ),
+)

@@ -1,0 +1,40 @@
+"""Yotpo reviews API pages: ``{"reviews": [...]}``.
+
+Gotchas: ``deleted: true`` removes a review that an earlier delivery brought; ``name`` and
+``email`` are personal data and stop at the raw layer.
+"""
+
+from ugc_pipeline.sources.base import RawTable, Source, col
+
+SOURCE = Source(
+    name="yotpo_reviews",
+    formats=("json",),
+    description="Product reviews collected by Yotpo on the brand's web shop.",
+    tables=(
+        RawTable(
+            name="yotpo_reviews",
+            records_path="$.reviews",
+            ugc_model="stg_yotpo__reviews",
+            key=("review_id",),
+            description="One Yotpo review per delivered version.",
+            columns=(
+                col("review_id", "$.id", required=True),
+                col("sku", "$.sku", required=True),
+                col("score", "$.score", "int", required=True),
+                col("title", "$.title"),
+                col("content", "$.content"),
+                col("created_at", "$.created_at", "timestamp", required=True),
+                col("updated_at", "$.updated_at", "timestamp"),
+                col("votes_up", "$.votes_up", "int"),
+                col("votes_down", "$.votes_down", "int"),
+                col("reviewer_name", "$.name", doc="personal data"),
+                col("reviewer_email", "$.email", doc="personal data"),
+                col("reviewer_type", "$.reviewer_type"),
+                col("is_deleted", "$.deleted", "bool"),
+                col("is_archived", "$.archived", "bool"),
+                col("is_incentivized", "$.is_incentivized", "bool"),
+                col("incentive_type", "$.incentive_type"),
+            ),
+        ),
+    ),
+)

@@ -1,0 +1,48 @@
+"""YouTube Data API v3 list responses, told apart by ``kind``.
+
+``youtube#videoListResponse`` pages feed ``youtube_videos``; ``youtube#channelListResponse``
+pages feed ``youtube_channels`` (the subscriber count is the author's follower count).
+Gotcha: every statistic is a string; a hidden subscriber count is unknown.
+"""
+
+from ugc_pipeline.sources.base import RawTable, Source, col
+
+SOURCE = Source(
+    name="youtube_videos",
+    formats=("json",),
+    description="YouTube videos mentioning the campaigns, and their channels.",
+    tables=(
+        RawTable(
+            name="youtube_videos",
+            kind="youtube#videoListResponse",
+            ugc_model="stg_youtube__videos",
+            records_path="$.items",
+            key=("video_id",),
+            description="One YouTube video per delivered version.",
+            columns=(
+                col("video_id", "$.id", required=True),
+                col("published_at", "$.snippet.publishedAt", "timestamp", required=True),
+                col("channel_id", "$.snippet.channelId", required=True),
+                col("title", "$.snippet.title"),
+                col("description", "$.snippet.description"),
+                col("tags", sql="array_to_string(json_extract_string(item, '$.snippet.tags[*]'), ' ')",
+                    doc="snippet.tags joined by spaces"),
+                col("view_count", "$.statistics.viewCount", "int"),
+                col("like_count", "$.statistics.likeCount", "int"),
+                col("comment_count", "$.statistics.commentCount", "int"),
+            ),
+        ),
+        RawTable(
+            name="youtube_channels",
+            kind="youtube#channelListResponse",
+            records_path="$.items",
+            key=("channel_id",),
+            description="One YouTube channel per delivered version.",
+            columns=(
+                col("channel_id", "$.id", required=True),
+                col("subscriber_count", "$.statistics.subscriberCount", "int"),
+                col("hidden_subscriber_count", "$.statistics.hiddenSubscriberCount", "bool"),
+            ),
+        ),
+    ),
+)

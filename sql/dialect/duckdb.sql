@@ -1,0 +1,22 @@
+-- Portable helper functions the SQL models call; sql/dialect/postgresql.sql defines the same
+-- names for PostgreSQL. This file and ugc_pipeline/dialects.py are the only dialect-specific code.
+
+-- The KPI day of a UTC timestamp, in the zone stored in meta.pipeline_settings (UGC_TIMEZONE).
+create or replace macro ugc_local_date(ts) as
+    cast(timezone((select timezone from meta.pipeline_settings limit 1), ts) as date);
+
+-- Text as ' word word ': lower case, '#' and punctuation removed, for whole-word hashtag matching.
+create or replace macro ugc_hashtag_text(s) as
+    ' ' || trim(regexp_replace(lower(coalesce(s, '')), '[[:space:],.;:!?()"''#]+', ' ', 'g')) || ' ';
+
+-- A space-separated list as an array (campaign hashtags, exposed zones).
+create or replace macro ugc_words(s) as
+    string_split(trim(regexp_replace(coalesce(s, ''), '\s+', ' ', 'g')), ' ');
+
+-- The first capture group of a regular expression, NULL when it does not match.
+create or replace macro ugc_regexp_extract(s, pattern) as
+    nullif(regexp_extract(s, pattern, 1), '');
+
+-- A timestamp from unix seconds given as text.
+create or replace macro ugc_from_unix_seconds(s) as
+    to_timestamp(cast(s as bigint));
