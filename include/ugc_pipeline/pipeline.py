@@ -51,7 +51,7 @@ def ingest_source(source_name: str, delivery_date: date, settings: Settings, run
     engine = warehouse.create_warehouse_engine(settings.warehouse_url)
     result = IngestResult(source=source.name, delivery_date=delivery_date.isoformat(), status="running")
     try:
-        warehouse.ensure_warehouse(engine)
+        warehouse.ensure_warehouse(engine, views=False)
         landing = Landing(settings.landing_uri)
         files = landing.files(source.name, delivery_date)
         if files is None:

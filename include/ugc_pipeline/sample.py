@@ -31,7 +31,7 @@ import json
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -46,7 +46,6 @@ __all__ = [
     "write_sample_landing",
 ]
 
-UTC = timezone.utc
 PARIS = ZoneInfo("Europe/Paris")
 
 BRAND = "Maison Verte"
@@ -226,7 +225,7 @@ def _ambassadors() -> tuple[_Ambassador, ...]:
     handles: set[str] = set()
     for i, platform in enumerate(_AMB_PLATFORMS):
         first, first_ascii = _FIRST_NAMES[i]
-        last, last_ascii = rng.choice(_LAST_NAMES)
+        last, _ = rng.choice(_LAST_NAMES)
         followers = _AMB_FOLLOWERS.get(i, rng.randint(80, 990))
         ig_id = ""
         if platform in ("instagram", "tiktok"):
@@ -291,10 +290,10 @@ _OLIVE_TEXTS = (
     "Sur ma tartine du matin avec un peu de sel, un régal.",
 )
 _TRICKY_TEXTS = (
-    'Le goût est "comme en Provence" ; la bouteille est belle, le prix correct.\n'
-    "Deuxième achat ; toujours aussi bon, je recommande.",
-    "Première impression : très bonne, fruitée, douce.\nAprès deux semaines, toujours aussi bonne, "
-    "je recommande !",
+    ('Le goût est "comme en Provence" ; la bouteille est belle, le prix correct.\n'
+     "Deuxième achat ; toujours aussi bon, je recommande."),
+    ("Première impression : très bonne, fruitée, douce.\nAprès deux semaines, toujours aussi bonne, "
+     "je recommande !"),
 )
 _GOOGLE_COMMENTS = {
     5: ("Magasin bien rangé, personnel accueillant et de bon conseil.",
@@ -403,7 +402,7 @@ def _paris_minute(dt: datetime) -> str:
 def _grown(final: int, created: datetime, at: datetime) -> int:
     """A lifetime metric as seen at ``at``: grows quickly after posting, then levels off."""
     hours = max((at - created).total_seconds() / 3600.0, 0.0)
-    return int(round(final * (1.0 - 0.5 ** (hours / 16.0))))
+    return round(final * (1.0 - 0.5 ** (hours / 16.0)))
 
 
 def _poisson(rng: random.Random, lam: float) -> int:
@@ -471,7 +470,7 @@ class _Builder:
         return random.Random("|".join(("ugc-sample", str(self.seed), *map(str, parts))))
 
     def count(self, rng: random.Random, lo: int, hi: int, minimum: int = 0) -> int:
-        return max(minimum, int(round(rng.randint(lo, hi) * self.scale)))
+        return max(minimum, round(rng.randint(lo, hi) * self.scale))
 
     def unique(self, make) -> str:
         while True:
@@ -586,10 +585,10 @@ class _Builder:
             elif p.sku == CAMPAIGN_SKU and self.phase(day) == "post":
                 sessions *= 1.04
                 conversion *= 1.10
-            sessions = int(round(sessions))
+            sessions = round(sessions)
             mean = sessions * conversion
             # orders vary less than a pure binomial would: the traffic mix is stable day to day
-            orders = max(0, int(round(rng.gauss(mean, 0.6 * math.sqrt(mean * (1 - conversion))))))
+            orders = max(0, round(rng.gauss(mean, 0.6 * math.sqrt(mean * (1 - conversion)))))
             revenue = orders * p.price * rng.uniform(1.0, 1.3)
             rows.append([day.isoformat(), p.sku, sessions, orders, f"{revenue:.2f}"])
         self._web[day] = rows
@@ -719,7 +718,7 @@ class _Builder:
         k = self.k
         for idx, day in enumerate(self.days):
             rng = self.rng("google", day)
-            n = self.count(rng, 1, 3, minimum=1 if idx == k["first"] else 0)
+            n = self.count(rng, 1, 3, minimum=1 if idx in (k["first"], k["fifth"], k["sixth"]) else 0)
             if idx in (k["late"], k["second"], k["third"]):
                 n = max(n, 3)
             items, marks = [], {}
@@ -740,7 +739,9 @@ class _Builder:
                     split_loc = _MV_STORES[0].google_location_id
                 if idx == k["third"] and j == 0:
                     kw["rating"] = 0
-                item, created = review(rng, day, **kw)
+                if j == 0 and idx in (k["fifth"], k["sixth"]) and idx > k["fourth"]:
+                    kw["rating"] = 1 if idx == k["fifth"] else 3  # every word rating occurs
+                item, _ = review(rng, day, **kw)
                 if idx == k["late"] and j == 0:
                     item["comment"] = "Personne pour me conseiller au rayon huiles, dommage."
                     item.pop("reviewReply", None)
@@ -875,10 +876,10 @@ class _Builder:
             deliver(day, reviews, marks)
 
     # -- retailer reviews (Bazaarvoice-style CSV) ----------------------------------------------
-    RETAILER_HEADER = ["review_id", "product_id", "gtin", "rating", "title", "review_text", "submission_time",
+    RETAILER_HEADER = ("review_id", "product_id", "gtin", "rating", "title", "review_text", "submission_time",
                        "last_modification_time", "user_nickname", "is_recommended", "incentivized_review",
                        "is_syndicated", "syndication_source", "photo_count", "video_count", "helpful_votes",
-                       "moderation_status", "content_locale", "campaign_id"]
+                       "moderation_status", "content_locale", "campaign_id")
 
     def write_retailer(self) -> None:
         counters = {"fr": 40_118_000, "bv": 318_220_000}
@@ -1154,7 +1155,7 @@ class _Builder:
                 late = idx == k["late"] and j == 1
                 created = self.moment(rng, day, late=late)
 
-                def make_id():
+                def make_id(rng=rng):
                     value = "7" + _digits(rng, 18)
                     while float(int(value)) == int(value):  # must not survive a float round-trip
                         value = "7" + _digits(rng, 18)
@@ -1240,7 +1241,7 @@ class _Builder:
                     channel_id = rng.choice(_YOUTUBE_ORGANIC)[0]
                 campaign = bool(forced_amb) or rng.random() < 0.8
                 created = self.moment(rng, day)
-                vid = self.unique(lambda: _token(rng, 11, _B64URL))
+                vid = self.unique(lambda rng=rng: _token(rng, 11, _B64URL))
                 subs = channels[channel_id][1]
                 views = subs * rng.uniform(0.5, 4.0) + 40
                 likes = views * rng.uniform(0.02, 0.07)
@@ -1319,7 +1320,7 @@ class _Builder:
         def fuzz(value, blank=0.0):
             if rng.random() < blank:
                 return None
-            return int(round(value * rng.uniform(0.7, 1.4)))
+            return round(value * rng.uniform(0.7, 1.4))
 
         if platform == "instagram":
             amb = item["owner"]
@@ -1451,7 +1452,7 @@ class _Builder:
                 answered = self.moment(drng, day, late=(i == 0 and j == 1))
                 blank = (i == 0 and j == 0) or drng.random() < 0.12
                 tried = "yes" if drng.random() < 0.9 else "no"
-                score = min(10, max(0, int(round(drng.gauss(8.3 if tried == "yes" else 5.5, 1.5)))))
+                score = min(10, max(0, round(drng.gauss(8.3 if tried == "yes" else 5.5, 1.5))))
                 rows.append([f"WOM-{number:05d}", amb.ambassador_id, self.campaign_id, _zulu(answered),
                              "" if blank else min(60, _poisson(drng, 7.0)), tried, score])
             if rows:

@@ -72,8 +72,9 @@ def _table_ddl(spec: catalog.TableSpec, d: dialects.Dialect) -> str:
     return f"create table if not exists {spec.qualified} (\n  " + ",\n  ".join(cols) + "\n)"
 
 
-def ensure_warehouse(engine: Engine) -> None:
-    """Create what is missing (schemas, raw, audit and mart tables) and refresh the views."""
+def ensure_warehouse(engine: Engine, views: bool = True) -> None:
+    """Create what is missing (schemas, raw, audit and mart tables) and, unless ``views`` is
+    False (ingest tasks only need the tables), refresh the helper functions and the views."""
     d = dialects.for_engine(engine)
     with engine.begin() as conn:
         for schema in SCHEMAS:
@@ -84,6 +85,8 @@ def ensure_warehouse(engine: Engine) -> None:
             conn.exec_driver_sql(_raw_ddl(table, d))
         for spec in catalog.table_specs().values():
             conn.exec_driver_sql(_table_ddl(spec, d))
+        if not views:
+            return
         for statement in catalog.dialect_sql(d.name):
             conn.exec_driver_sql(statement)
         for model in catalog.view_models():

@@ -1,0 +1,74 @@
+"""What the DAG files need from the package, kept apart so that they stay thin.
+
+Importing this module is cheap (no pandas, no DuckDB, no database): DAG files import it at
+parse time; the task bodies import the heavy modules lazily, inside the running task.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ugc_pipeline.settings import DEFAULT_TIMEZONE, SETTING_NAMES, Settings
+
+log = logging.getLogger(__name__)
+
+# Assets: one per warehouse layer. The ingest DAG emits raw and staging; the marts DAG is
+# scheduled on them and emits marts. URIs name the layer, not a deployment's warehouse.
+RAW_ASSET_URI = "ugc://warehouse/raw"
+STAGING_ASSET_URI = "ugc://warehouse/staging"
+MARTS_ASSET_URI = "ugc://warehouse/marts"
+
+
+def schedule_timezone() -> str:
+    """The zone the daily timetable runs in: UGC_TIMEZONE from the environment (no I/O)."""
+    return os.environ.get("UGC_TIMEZONE") or DEFAULT_TIMEZONE
+
+
+def settings_in_task() -> Settings:
+    """Settings for a running task: environment, overridden by Airflow Variables of the same
+    name when they exist (a deployment can set them in the UI without a restart)."""
+    overrides: dict[str, str | None] = {}
+    try:
+        from airflow.sdk import Variable
+
+        for name in SETTING_NAMES:
+            overrides[name] = Variable.get(name, default=None)
+    except Exception as exc:  # no API server reachable (e.g. plain unit tests): env only
+        log.debug("Airflow Variables unavailable, using the environment only: %s", exc)
+    return Settings.load(overrides=overrides)
+
+
+def delivery_date_for(context: dict[str, Any], tz: str) -> date:
+    """The delivery day a run processes, chosen deliberately:
+
+    1. the ``delivery_date`` param, when a user triggers a run for a given day;
+    2. else the run's logical date, as a calendar day in UGC_TIMEZONE (scheduled runs, backfills,
+       manual runs with a logical date): the timetable's interval [D 00:00, D+1 00:00) is day D;
+    3. else (a manual run without a logical date) the last complete day before the run was
+       triggered, in UGC_TIMEZONE.
+    """
+    params = context.get("params") or {}
+    chosen = params.get("delivery_date")
+    if chosen:
+        return date.fromisoformat(str(chosen))
+    zone = ZoneInfo(tz)
+    logical = context.get("logical_date")
+    if logical is not None:
+        return _as_aware(logical).astimezone(zone).date()
+    dag_run = context.get("dag_run")
+    run_after = getattr(dag_run, "run_after", None) or datetime.now(zone)
+    day = _as_aware(run_after).astimezone(zone).date() - timedelta(days=1)
+    log.info("manual run without a logical date: processing the last complete day, %s", day)
+    return day
+
+
+def _as_aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=ZoneInfo("UTC"))
+
+
+def run_id_of(context: dict[str, Any]) -> str:
+    return str(context.get("run_id") or "manual")
