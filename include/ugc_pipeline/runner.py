@@ -142,3 +142,13 @@ def day_range(start: date, end: date) -> list[date]:
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
     return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def run_marts_once(progress: Callable[[str], None] = print) -> str:
+    """One ``ugc_marts`` run (after a backfill that ingested every day first)."""
+    progress("ugc_marts ...")
+    run = load_dags()["ugc_marts"].test(logical_date=None)
+    failed = _failed_tasks(run)
+    if failed:
+        progress(f"    FAILED tasks: {', '.join(failed)}")
+    return str(run.state)

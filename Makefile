@@ -1,0 +1,37 @@
+# Two commands a new user needs:  make demo  (pipeline end to end)  and  make test  (test suite).
+# Everything installs into the project: .tools/ (uv itself) and .venv/ (locked dependencies).
+
+PYTHON ?= python3.11
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: install demo test lint docs airflow-ui clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+.venv/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --locked --python $(PYTHON)
+	touch .venv/.synced
+
+install: .venv/.synced
+
+demo: install  ## sample exports -> Airflow DAG runs -> DuckDB marts -> KPI summary
+	.venv/bin/ugc-pipeline demo
+
+test: install  ## the whole test suite (what CI runs)
+	.venv/bin/pytest
+
+lint: install
+	.venv/bin/ruff check .
+
+docs: install  ## regenerate docs/data_dictionary.md from the metadata
+	.venv/bin/ugc-pipeline docs
+
+airflow-ui: install  ## local Airflow (api-server, scheduler, dag-processor, triggerer) on :8080
+	./scripts/airflow-standalone
+
+clean:
+	rm -rf .venv .tools .airflow data

@@ -1,0 +1,140 @@
+"""``ugc-pipeline``: the project's command line.
+
+  ugc-pipeline demo                      sample landing zone -> Airflow DAG runs -> marts + summary
+  ugc-pipeline run --start D --end D     run the DAGs through Airflow for a range of delivery days
+  ugc-pipeline run --all                 ... for every delivery day present in the landing zone
+  ugc-pipeline summary                   print the KPI summary of the configured warehouse
+  ugc-pipeline docs                      regenerate docs/data_dictionary.md from the metadata
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from ugc_pipeline.catalog import PROJECT_DIR
+from ugc_pipeline.settings import Settings, SettingsError
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _run(days: list[date], settings: Settings, marts_each_day: bool) -> int:
+    from ugc_pipeline.runner import run_days
+
+    t0 = time.perf_counter()
+    _say(f"Settings: {settings.describe()}")
+    _say(f"Running ugc_ingest + ugc_marts through Airflow for {len(days)} delivery day(s), "
+         f"{days[0]} to {days[-1]}")
+    results = run_days(days, settings, build_marts_each_day=marts_each_day, progress=_say)
+    if not marts_each_day and all(r.ok for r in results):
+        from ugc_pipeline.runner import run_marts_once
+
+        run_marts_once(progress=_say)
+    failed = [r for r in results if not r.ok]
+    _say(f"\n{len(results) - len(failed)}/{len(results)} day(s) succeeded in {time.perf_counter() - t0:.0f}s")
+    for r in failed:
+        _say(f"  {r.delivery_date}: ingest {r.ingest_state}, marts {r.marts_state}; failed: {', '.join(r.failed_tasks)}")
+    return 1 if failed else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ugc_pipeline.sample import write_sample_landing
+    from ugc_pipeline.summary import kpi_summary
+
+    data = Path(args.data_dir).resolve()
+    landing, warehouse_file = data / "landing", data / "warehouse.duckdb"
+    for stale in (landing, warehouse_file, warehouse_file.with_name(warehouse_file.name + ".wal")):
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        elif stale.exists():
+            stale.unlink()
+    sample = write_sample_landing(landing)
+    _say(f"Sample landing zone written to {landing}: campaign {sample.campaign_id} "
+         f"({sample.campaign_start} to {sample.campaign_end}), {len(sample.delivery_dates)} delivery days")
+    settings = Settings(landing_uri=str(landing), warehouse_url=f"duckdb:///{warehouse_file}",
+                        timezone=args.timezone)
+    status = _run(sample.delivery_dates, settings, marts_each_day=True)
+    _say("\n" + kpi_summary(settings))
+    _say(f"\nQuery it: .venv/bin/python -c \"import duckdb; print(duckdb.connect('{warehouse_file}', "
+         "read_only=True).sql('from marts.ugc_daily limit 10'))\"")
+    return status
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ugc_pipeline.landing import Landing
+    from ugc_pipeline.runner import day_range
+    from ugc_pipeline.sources import SOURCES
+
+    settings = Settings.load()
+    if args.all:
+        landing = Landing(settings.landing_uri)
+        found = sorted({d for s in SOURCES for d in landing.delivery_dates(s)})
+        if not found:
+            _say(f"No delivery folder under {settings.landing_uri}")
+            return 1
+        days = day_range(found[0], found[-1])
+    else:
+        if not args.start:
+            _say("give --start (and optionally --end), or --all")
+            return 2
+        days = day_range(date.fromisoformat(args.start), date.fromisoformat(args.end or args.start))
+    return _run(days, settings, marts_each_day=not args.marts_at_end)
+
+
+def cmd_summary(_args: argparse.Namespace) -> int:
+    from ugc_pipeline.summary import kpi_summary
+
+    _say(kpi_summary(Settings.load()))
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from ugc_pipeline.docs import data_dictionary
+
+    out = Path(args.output)
+    out.write_text(data_dictionary(), encoding="utf-8")
+    _say(f"wrote {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ugc-pipeline", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run the whole pipeline on a generated sample landing zone")
+    demo.add_argument("--data-dir", default=str(PROJECT_DIR / "data"),
+                      help="where the sample landing zone and the DuckDB warehouse go (default: ./data)")
+    demo.add_argument("--timezone", default="Europe/Paris")
+    demo.set_defaults(func=cmd_demo)
+
+    run = sub.add_parser("run", help="run the DAGs through Airflow for delivery days (UGC_* settings)")
+    run.add_argument("--start", help="first delivery day, YYYY-MM-DD")
+    run.add_argument("--end", help="last delivery day, YYYY-MM-DD (default: --start)")
+    run.add_argument("--all", action="store_true", help="every day from the first to the last delivery found")
+    run.add_argument("--marts-at-end", action="store_true",
+                     help="ingest every day first, then build the marts once (faster backfills)")
+    run.set_defaults(func=cmd_run)
+
+    sub.add_parser("summary", help="print the KPI summary of the warehouse").set_defaults(func=cmd_summary)
+
+    docs = sub.add_parser("docs", help="regenerate the marts' data dictionary")
+    docs.add_argument("--output", default=str(PROJECT_DIR / "docs" / "data_dictionary.md"))
+    docs.set_defaults(func=cmd_docs)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except SettingsError as exc:
+        _say(f"error: {exc}")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
