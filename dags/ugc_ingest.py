@@ -12,6 +12,8 @@ it into the warehouse's **raw** layer; D is the run's data interval day in `UGC_
   which allows a single writer; raise it for PostgreSQL).
 - `publish_staging` refreshes the staging and intermediate views once every source succeeded and
   emits the **staging** asset; the `ugc_marts` DAG is scheduled on it.
+- A broken export fails its task at once with a one-line error naming the file (no retry: the
+  file must be fixed and re-delivered); other errors (storage, network) are retried twice.
 - Reprocess a day: trigger with the `delivery_date` param (YYYY-MM-DD). A manual run without a
   logical date and without the param processes the last complete day.
 """
@@ -42,18 +44,12 @@ STAGING = Asset(name="ugc_staging", uri=STAGING_ASSET_URI, group="ugc_warehouse"
     tags=["ugc", "ingest", "raw"],
 )
 def ugc_ingest():
-    @task(pool=WAREHOUSE_POOL, outlets=[RAW], retries=0)
+    @task(pool=WAREHOUSE_POOL, outlets=[RAW])
     def ingest(source: str, **context) -> dict:
         """Load one source's delivery of the day into the raw layer."""
-        from ugc_pipeline.airflow_support import delivery_date_for, run_id_of, settings_in_task
-        from ugc_pipeline.pipeline import ingest_source
+        from ugc_pipeline.airflow_support import run_ingest_task
 
-        settings = settings_in_task()
-        day = delivery_date_for(context, settings.timezone)
-        result = ingest_source(source, day, settings, run_id_of(context))
-        return {"source": result.source, "delivery_date": result.delivery_date, "status": result.status,
-                "records_read": result.records_read, "records_loaded": result.records_loaded,
-                "records_rejected": result.records_rejected}
+        return run_ingest_task(source, context)
 
     @task(pool=WAREHOUSE_POOL, outlets=[STAGING])
     def publish_staging(results: list[dict]) -> dict:

@@ -72,3 +72,23 @@ def _as_aware(value: datetime) -> datetime:
 
 def run_id_of(context: dict[str, Any]) -> str:
     return str(context.get("run_id") or "manual")
+
+
+def run_ingest_task(source: str, context: dict[str, Any]) -> dict:
+    """Body of an ``ingest_<source>`` task: a broken delivery fails without retries (re-reading
+    the same file cannot fix it) and with a one-line message; other errors may be retried."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from ugc_pipeline.parse import DeliveryError
+    from ugc_pipeline.pipeline import ingest_source
+
+    settings = settings_in_task()
+    day = delivery_date_for(context, settings.timezone)
+    log.info("ingesting %s for delivery day %s (%s)", source, day, settings.describe())
+    try:
+        result = ingest_source(source, day, settings, run_id_of(context))
+    except DeliveryError as exc:
+        raise AirflowFailException(f"{source} {day}: {exc}") from None
+    return {"source": result.source, "delivery_date": result.delivery_date, "status": result.status,
+            "records_read": result.records_read, "records_loaded": result.records_loaded,
+            "records_rejected": result.records_rejected}
