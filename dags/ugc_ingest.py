@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
-
 from ugc_pipeline.airflow_support import RAW_ASSET_URI, STAGING_ASSET_URI, schedule_timezone
 from ugc_pipeline.settings import WAREHOUSE_POOL
 from ugc_pipeline.sources import SOURCES

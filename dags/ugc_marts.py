@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import Asset, dag, task
-
 from ugc_pipeline.airflow_support import MARTS_ASSET_URI, RAW_ASSET_URI, STAGING_ASSET_URI
 from ugc_pipeline.settings import WAREHOUSE_POOL
 

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Connection, Engine
 
 _TYPES = {
@@ -41,9 +42,10 @@ class Dialect:
             return f"drop view if exists {qualified} cascade;\ncreate view {qualified} as\n{body}"
         return f"create or replace view {qualified} as\n{body}"
 
-    def load_frame(self, conn: Connection, qualified: str, frame: pd.DataFrame) -> None:
-        """Bulk-insert a DataFrame into an existing table with the frame's column names."""
-        cols = ", ".join(f'"{c}"' for c in frame.columns)
+    def load_frame(self, conn: Connection, qualified: str, frame: pd.DataFrame | pa.Table) -> None:
+        """Bulk-insert a DataFrame or Arrow table into an existing table, by column name."""
+        names = frame.column_names if isinstance(frame, pa.Table) else list(frame.columns)
+        cols = ", ".join(f'"{c}"' for c in names)
         if self.name == "duckdb":
             # Registering the frame and inserting from it is set-based (no to_sql, no row loop).
             duck = conn.connection.driver_connection
@@ -55,11 +57,13 @@ class Dialect:
                 duck.unregister(view)
         elif self.name == "postgresql":
             # COPY ... FROM STDIN in CSV form: PostgreSQL's bulk path.
-            buf = io.StringIO()
-            frame.to_csv(buf, index=False, header=False, na_rep="\\N")
+            import pyarrow.csv as pacsv
+
+            table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+            buf = io.BytesIO()
+            pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
             raw = conn.connection.driver_connection
-            with raw.cursor() as cur, cur.copy(
-                    f"copy {qualified} ({cols}) from stdin with (format csv, null '\\N')") as copy:
+            with raw.cursor() as cur, cur.copy(f"copy {qualified} ({cols}) from stdin with (format csv)") as copy:
                 copy.write(buf.getvalue())
         else:
             raise NotImplementedError(f"bulk load into {self.name}")

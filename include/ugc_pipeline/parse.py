@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from ugc_pipeline.landing import LandedFile, Landing
 from ugc_pipeline.sources.base import Column, RawTable, Source
@@ -46,9 +47,14 @@ class DeliveryError(Exception):
 @dataclass
 class ParsedTable:
     table: RawTable
-    rows: pd.DataFrame  # META_COLUMNS + the table's columns, as delivered text
+    arrow: pa.Table  # META_COLUMNS + the table's columns, as delivered text (blank = null)
     rejects: pd.DataFrame  # file, position, reasons, raw
     records_read: int
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        """The loadable rows as a DataFrame (Arrow-backed strings, no copy of the text)."""
+        return self.arrow.to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def sql_literal(text: str) -> str:
@@ -110,74 +116,96 @@ class DeliveryParser:
         self.con.close()
 
     # -- reading -----------------------------------------------------------------------------
-    def add_file(self, file: LandedFile) -> int:
-        """Parse one file into the parsed tables; returns the number of records read."""
-        fmt = _file_format(self.source, file)
-        if file.size == 0:
-            raise DeliveryError(f"{file.name}: the file is empty")
-        try:
+    def add_files(self, files: list[LandedFile]) -> None:
+        """Parse every file of the delivery: JSON and NDJSON files in one read, CSV file by file."""
+        by_format: dict[str, list[LandedFile]] = {}
+        for file in files:
+            fmt = _file_format(self.source, file)
+            if file.size == 0:
+                raise DeliveryError(f"{file.name}: the file is empty")
+            by_format.setdefault(fmt, []).append(file)
+        for fmt, group in sorted(by_format.items()):
             if fmt == "csv":
-                return self._add_csv(file)
-            return self._add_json(file, fmt)
-        except duckdb.Error as exc:
-            raise DeliveryError(f"{file.name}: cannot be read as {fmt}: {_first_error_line(exc)}") from None
+                for file in group:
+                    try:
+                        self._add_csv(file)
+                    except duckdb.Error as exc:
+                        raise DeliveryError(f"{file.name}: cannot be read as csv: {_first_error_line(exc)}") from None
+            else:
+                self._add_json(group, fmt)
 
-    def _docs_sql(self, fmt: str) -> str:
+    def _read_docs(self, files: list[LandedFile], fmt: str) -> None:
+        """All documents of the files (one per JSON file, one per NDJSON line) in one read."""
         layout = "newline_delimited" if fmt == "ndjson" else "auto"
-        return f"select doc, ordinality as doc_number from read_json_objects($file, format='{layout}') with ordinality t(doc)"
+        query = (
+            "create or replace temp table docs as "
+            "select f.name, row_number() over (partition by t.filename order by t.ordinality) as doc_number, "
+            "       count(*) over (partition by t.filename) as docs_in_file, t.json as doc "
+            f"from read_json_objects($paths, format='{layout}', filename=true) with ordinality as t "
+            "join delivery_files as f on f.path = t.filename")
+        self.con.execute("create or replace temp table delivery_files (path varchar, name varchar)")
+        self.con.executemany("insert into delivery_files values (?, ?)", [(f.path, f.name) for f in files])
+        try:
+            self.con.execute(query, {"paths": [f.path for f in files]})
+        except duckdb.Error:
+            # Find the file DuckDB could not read, to name it.
+            for file in files:
+                try:
+                    self.con.execute(f"select count(*) from read_json_objects($p, format='{layout}')", {"p": file.path})
+                except duckdb.Error as exc:
+                    raise DeliveryError(f"{file.name}: cannot be read as {fmt}: {_first_error_line(exc)}") from None
+            raise
+        empty = self.con.execute(
+            "select name from delivery_files where name not in (select name from docs) order by name").fetchall()
+        if empty:
+            raise DeliveryError(f"{empty[0][0]}: holds no JSON {'record' if fmt == 'ndjson' else 'document'}")
 
-    def _add_json(self, file: LandedFile, fmt: str) -> int:
+    def _add_json(self, files: list[LandedFile], fmt: str) -> None:
         con = self.con
-        params = {"file": file.path}
-        docs = self._docs_sql(fmt)
-        if fmt == "json":
-            n_docs = con.execute(f"select count(*) from ({docs})", params).fetchone()[0]
-            if n_docs == 0:
-                raise DeliveryError(f"{file.name}: holds no JSON document")
-            if self.source.file_check:
-                expr, message = self.source.file_check
-                ok = con.execute(f"select bool_and({expr}) from ({docs})", params).fetchone()[0]
-                if not ok:
-                    raise DeliveryError(f"{file.name}: {message}")
-            kinds = [r[0] for r in con.execute(
-                f"select distinct json_extract_string(doc, '$.kind') from ({docs})", params).fetchall()]
-            tables = []
-            for kind in kinds:
-                table = self.source.table_for_kind(kind)
-                if table is None:
-                    raise DeliveryError(f"{file.name}: unknown payload kind {kind!r} for source {self.source.name}")
-                tables.append((kind, table))
-        else:
-            tables = [(None, self.source.tables[0])]
-
-        read = 0
-        for kind, table in tables:
-            target = sql_ident("parsed_" + table.name)
-            cols = ", ".join(sql_ident(c.name) for c in table.columns)
-            exprs = ", ".join(_blank_as_null(f"cast({_json_expr(c)} as varchar)") for c in table.columns)
-            kind_filter = "where json_extract_string(doc, '$.kind') = $kind" if kind is not None else ""
-            if kind is not None:
-                params = {**params, "kind": kind}
+        self._read_docs(files, fmt)
+        if self.source.file_check:
+            expr, message = self.source.file_check
+            bad = con.execute(f"select name from docs group by name having not bool_and({expr}) order by name").fetchall()
+            if bad:
+                raise DeliveryError(f"{bad[0][0]}: {message}")
+        kinds: list[str | None] = [None]
+        if fmt == "json" and any(t.kind for t in self.source.tables):
+            rows = con.execute("select distinct name, json_extract_string(doc, '$.kind') from docs order by 1").fetchall()
+            for name, kind in rows:
+                if self.source.table_for_kind(kind) is None:
+                    raise DeliveryError(f"{name}: unknown payload kind {kind!r} for source {self.source.name}")
+            kinds = sorted({kind for _, kind in rows})
+        for kind in kinds:
+            table = self.source.table_for_kind(kind) if kind is not None else self.source.tables[0]
+            where = "where json_extract_string(doc, '$.kind') = $kind" if kind is not None else ""
+            params = {"kind": kind} if kind is not None else {}
             if fmt == "ndjson":
-                items = f"select doc as item, doc, doc_number as n, 'record ' || doc_number as pos from ({docs})"
+                items = f"select name, doc as item, doc, doc_number as n, 'record ' || doc_number as pos from docs {where}"
             else:
                 arr = sql_literal(table.records_path + "[*]")
-                base = sql_literal(table.records_path)
                 items = (
-                    f"select item, doc, doc_number * 1000000000 + n as n, "
-                    f"case when ndocs > 1 then 'document ' || doc_number || ' ' else '' end || "
-                    f"{base} || '[' || (n - 1) || ']' as pos from ("
-                    f"  select doc, doc_number, count(*) over () as ndocs,"
+                    f"select name, item, doc, doc_number * 1000000000 + n as n, "
+                    f"case when docs_in_file > 1 then 'document ' || doc_number || ' ' else '' end "
+                    f"|| {sql_literal(table.records_path)} || '[' || (n - 1) || ']' as pos from ("
+                    f"  select name, doc, doc_number, docs_in_file,"
                     f"         unnest(coalesce(json_extract(doc, {arr}), [])) as item,"
                     f"         generate_subscripts(coalesce(json_extract(doc, {arr}), []), 1) as n"
-                    f"  from ({docs}) {kind_filter})")
-            before = con.execute(f"select count(*) from {target}").fetchone()[0]
+                    f"  from docs {where})")
+            # One JSON parse per record for every plain path; DuckDB expressions for the rest.
+            plain = [c for c in table.columns if not c.sql]
+            paths = "[" + ", ".join(sql_literal(_json_path(c)) for c in plain) + "]"
+            index = {c.name: i + 1 for i, c in enumerate(plain)}
+            exprs = ", ".join(
+                _blank_as_null(f"cast(({c.sql}) as varchar)") if c.sql else _blank_as_null(f"v[{index[c.name]}]")
+                for c in table.columns)
+            cols = ", ".join(sql_ident(c.name) for c in table.columns)
             con.execute(
-                f"insert into {target} (source_file, record_number, record_position, raw_record, {cols}) "
-                f"select $name, n, pos, cast(item as varchar), {exprs} from ({items})",
-                {**params, "name": file.name})
-            read += con.execute(f"select count(*) from {target}").fetchone()[0] - before
-        return read
+                f"insert into {sql_ident('parsed_' + table.name)} "
+                f"(source_file, record_number, record_position, raw_record, {cols}) "
+                f"select name, n, pos, cast(item as varchar), {exprs} "
+                f"from (select *, json_extract_string(item, {paths}) as v from ({items}))",
+                params)
+        con.execute("drop table docs")  # the parsed rows are all that is needed from here on
 
     def _sniff_separator(self, file: LandedFile) -> str:
         with self.landing.filesystem().open(file.path, "rb") as fh:
@@ -187,7 +215,7 @@ class DeliveryParser:
             raise DeliveryError(f"{file.name}: the CSV has no header row")
         return max(self.source.csv_separators, key=first_line.count)
 
-    def _add_csv(self, file: LandedFile) -> int:
+    def _add_csv(self, file: LandedFile) -> None:
         con = self.con
         table = self.source.tables[0]
         sep = self._sniff_separator(file)
@@ -205,13 +233,11 @@ class DeliveryParser:
             _blank_as_null(sql_ident(c.path or c.name)) if (c.path or c.name) in header else "null"
             for c in table.columns)
         raw = "json_object(" + ", ".join(f"{sql_literal(h)}, {sql_ident(h)}" for h in header) + ")"
-        before = con.execute(f"select count(*) from {target}").fetchone()[0]
         con.execute(
             f"insert into {target} (source_file, record_number, record_position, raw_record, {cols}) "
             f"select $name, ordinality, 'row ' || ordinality, cast({raw} as varchar), {exprs} "
             f"from {reader} with ordinality",
             params)
-        return con.execute(f"select count(*) from {target}").fetchone()[0] - before
 
     def _csv_header(self, file: LandedFile, sep: str) -> list[str]:
         with self.landing.filesystem().open(file.path, "rb") as fh:
@@ -222,7 +248,10 @@ class DeliveryParser:
             if exc.start < len(head) - 4:  # not just a character cut at the 64 KiB boundary
                 raise DeliveryError(f"{file.name}: is not UTF-8 (byte {exc.start} of the header)") from None
             text = head[: exc.start].decode("utf-8-sig")
-        first = next(csv.reader(io.StringIO(text), delimiter=sep), [])
+        try:
+            first = next(csv.reader(io.StringIO(text, newline=""), delimiter=sep), [])
+        except csv.Error as exc:
+            raise DeliveryError(f"{file.name}: the CSV header cannot be read: {exc}") from None
         header = [h.strip() for h in first]
         if len(set(header)) != len(header) or any(not h for h in header):
             raise DeliveryError(f"{file.name}: the CSV header has blank or repeated column names")
@@ -237,24 +266,28 @@ class DeliveryParser:
             for c in table.columns:
                 v = sql_ident(c.name)
                 if c.required:
-                    reasons.append(f"case when nullif(trim({v}), '') is null then '{c.name} is missing' end")
+                    reasons.append(f"case when {v} is null then '{c.name} is missing' end")  # blank is null
                 if c.type in _TRY_CAST:
                     cast = _TRY_CAST[c.type].format(v=v)
                     reasons.append(
-                        f"case when nullif(trim({v}), '') is not null and {cast} is null "
+                        f"case when {v} is not null and {cast} is null "
                         f"then '{c.name} is not a valid {c.type}: ' || {v} end")
             reason_expr = "concat_ws('; ', " + ", ".join(reasons) + ")" if reasons else "''"
+            read = self.con.execute(f"select count(*) from {target}").fetchone()[0]
             self.con.execute(
                 f"create or replace temp table checked as select *, {reason_expr} as reasons from {target}")
+            self.con.execute(f"drop table {target}")
             cols = ", ".join(sql_ident(c.name) for c in table.columns)
-            rows = self.con.execute(
+            rows = self.con.sql(
                 f"select source_file, record_number, record_position, {cols} from checked "
-                f"where reasons = '' order by source_file, record_number").df()
+                f"where reasons = '' order by source_file, record_number").to_arrow_table()
             rejects = self.con.execute(
                 "select source_file as file, record_position as position, reasons, raw_record as raw "
                 "from checked where reasons <> '' order by source_file, record_number").df()
-            read = self.con.execute(f"select count(*) from {target}").fetchone()[0]
-            out[table.name] = ParsedTable(table=table, rows=rows, rejects=rejects, records_read=read)
+            self.con.execute("drop table checked")
+            out[table.name] = ParsedTable(table=table, arrow=rows, rejects=rejects, records_read=read)
+            if read:
+                log.info("%s: %s records read into %s, %s rejected", self.source.name, read, table.name, len(rejects))
         return out
 
 
@@ -262,9 +295,7 @@ def parse_delivery(source: Source, landing: Landing, files: list[LandedFile]) ->
     """Parse every file of one delivery; raises DeliveryError on the first unusable file."""
     parser = DeliveryParser(source, landing)
     try:
-        for file in files:
-            n = parser.add_file(file)
-            log.info("%s: %s records read from %s", source.name, n, file.name)
+        parser.add_files(files)
         return parser.result()
     finally:
         parser.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pandas as pd
 
@@ -46,7 +46,7 @@ def ingest_source(source_name: str, delivery_date: date, settings: Settings, run
     leaves the warehouse as it was, and a rerun of the day gives the same raw layer.
     """
     source = get_source(source_name)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     t0 = time.perf_counter()
     engine = warehouse.create_warehouse_engine(settings.warehouse_url)
     result = IngestResult(source=source.name, delivery_date=delivery_date.isoformat(), status="running")
@@ -69,7 +69,7 @@ def ingest_source(source_name: str, delivery_date: date, settings: Settings, run
                 for table in parsed.values():
                     result.records_read += table.records_read
                     result.records_loaded += warehouse.replace_delivery(
-                        conn, table.table, delivery_date, table.rows, run_id)
+                        conn, table.table, delivery_date, table.arrow, run_id)
                     result.records_rejected += len(table.rejects)
                 rejects = [t.rejects for t in parsed.values() if not t.rejects.empty]
                 warehouse.replace_rejects(
@@ -92,7 +92,7 @@ def ingest_source(source_name: str, delivery_date: date, settings: Settings, run
 
 def _record(engine, result: IngestResult, run_id: str, started: datetime, message: str) -> None:
     row = asdict(result)
-    row.update(run_id=run_id, started_at=started, finished_at=datetime.now(timezone.utc),
+    row.update(run_id=run_id, started_at=started, finished_at=datetime.now(UTC),
                delivery_date=date.fromisoformat(result.delivery_date), message=message[:2000])
     try:
         warehouse.record_run(engine, row)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -99,19 +100,18 @@ def set_timezone(conn: Connection, tz: str) -> None:
     conn.execute(text("insert into meta.pipeline_settings (timezone) values (:tz)"), {"tz": tz})
 
 
-def replace_delivery(conn: Connection, table: RawTable, delivery_date: date, rows: pd.DataFrame,
+def replace_delivery(conn: Connection, table: RawTable, delivery_date: date, rows: pa.Table,
                      run_id: str) -> int:
     """Replace one delivery of one raw table (re-running a day changes nothing)."""
     conn.execute(text(f"delete from raw.{table.name} where delivery_date = :d"), {"d": delivery_date})
-    if rows.empty:
+    if rows.num_rows == 0:
         return 0
-    frame = rows.copy()
-    frame.insert(0, "delivery_date", delivery_date)
-    frame["run_id"] = run_id
-    frame["loaded_at"] = datetime.now(timezone.utc)
-    frame = frame[raw_columns(table)]
-    dialects.for_connection(conn).load_frame(conn, f"raw.{table.name}", frame)
-    return len(frame)
+    n = rows.num_rows
+    rows = (rows.append_column("delivery_date", pa.repeat(pa.scalar(delivery_date, pa.date32()), n))
+                .append_column("run_id", pa.repeat(pa.scalar(run_id, pa.string()), n))
+                .append_column("loaded_at", pa.repeat(pa.scalar(datetime.now(UTC)), n)))
+    dialects.for_connection(conn).load_frame(conn, f"raw.{table.name}", rows.select(raw_columns(table)))
+    return n
 
 
 def replace_rejects(conn: Connection, source: str, delivery_date: date, rejects: pd.DataFrame,
@@ -125,7 +125,7 @@ def replace_rejects(conn: Connection, source: str, delivery_date: date, rejects:
     frame.insert(0, "source", source)
     frame.insert(1, "delivery_date", delivery_date)
     frame["run_id"] = run_id
-    frame["rejected_at"] = datetime.now(timezone.utc)
+    frame["rejected_at"] = datetime.now(UTC)
     spec = catalog.table_specs()["audit.rejected_records"]
     dialects.for_connection(conn).load_frame(conn, spec.qualified, frame[spec.column_names])
 

@@ -5,9 +5,10 @@
 create or replace macro ugc_local_date(ts) as
     cast(timezone((select timezone from meta.pipeline_settings limit 1), ts) as date);
 
--- Text as ' word word ': lower case, '#' and punctuation removed, for whole-word hashtag matching.
+-- Text as ' word word ': lower case, every character that is not a letter, a digit or '_'
+-- (spaces, '#', punctuation, emoji) turned into a space, for whole-word hashtag matching.
 create or replace macro ugc_hashtag_text(s) as
-    ' ' || trim(regexp_replace(lower(coalesce(s, '')), '[[:space:],.;:!?()"''#]+', ' ', 'g')) || ' ';
+    ' ' || trim(regexp_replace(lower(coalesce(s, '')), '[^\p{L}\p{N}_]+', ' ', 'g')) || ' ';
 
 -- A space-separated list as an array (campaign hashtags, exposed zones).
 create or replace macro ugc_words(s) as

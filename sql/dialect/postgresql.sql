@@ -6,7 +6,7 @@ $$ select cast(ts at time zone (select timezone from meta.pipeline_settings limi
 
 create or replace function ugc_hashtag_text(s text) returns text
     language sql immutable as
-$$ select ' ' || trim(regexp_replace(lower(coalesce(s, '')), '[[:space:],.;:!?()"''#]+', ' ', 'g')) || ' ' $$;
+$$ select ' ' || trim(regexp_replace(lower(coalesce(s, '')), '[^[:alnum:]_]+', ' ', 'g')) || ' ' $$;
 
 create or replace function ugc_words(s text) returns text[]
     language sql immutable as

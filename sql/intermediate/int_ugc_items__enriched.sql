@@ -61,7 +61,8 @@ resolved as (
         ) as followers
     from attributed
     left join products as sku_match on sku_match.sku = attributed.sku
-    left join products as gtin_match on attributed.sku is null and gtin_match.gtin = attributed.gtin
+    -- A product id that is not a catalogue SKU (a retailer's own code) falls back to the GTIN.
+    left join products as gtin_match on sku_match.sku is null and gtin_match.gtin = attributed.gtin
     left join stores on stores.google_location_id = attributed.google_location_id
     left join campaigns on campaigns.campaign_id = attributed.attributed_campaign_id
     left join channels on channels.channel_id = attributed.author_id and attributed.platform = 'youtube'

@@ -6,7 +6,9 @@ select
     post_id as item_id,
     post_url as item_url,
     case lower(trim(platform))
-        when 'instagram' then 'instagram:' || ugc_regexp_extract(post_url, '/(?:p|reel|reels|tv)/([A-Za-z0-9_-]+)')
+        when 'instagram' then 'instagram:' || coalesce(
+            ugc_regexp_extract(post_url, '/(?:p|reel|reels|tv)/([A-Za-z0-9_-]+)'),
+            ugc_regexp_extract(post_url, '/stories/[^/]+/([0-9]+)'))
         when 'tiktok' then 'tiktok:' || ugc_regexp_extract(post_url, '/video/([0-9]+)')
         when 'youtube' then 'youtube:' || coalesce(
             ugc_regexp_extract(post_url, '[?&]v=([A-Za-z0-9_-]+)'),

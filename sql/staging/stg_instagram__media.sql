@@ -5,7 +5,9 @@ select
     'instagram' as platform,
     media_id as item_id,
     permalink as item_url,
-    'instagram:' || ugc_regexp_extract(permalink, '/(?:p|reel|reels|tv)/([A-Za-z0-9_-]+)') as post_key,
+    'instagram:' || coalesce(
+        ugc_regexp_extract(permalink, '/(?:p|reel|reels|tv)/([A-Za-z0-9_-]+)'),
+        ugc_regexp_extract(permalink, '/stories/[^/]+/([0-9]+)')) as post_key,
     delivery_date,
     source_file,
     record_number,

@@ -4,14 +4,13 @@ import os
 import subprocess
 import sys
 import textwrap
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import CronDataIntervalTimetable
-
 from ugc_pipeline.airflow_support import delivery_date_for
 from ugc_pipeline.settings import WAREHOUSE_POOL
 from ugc_pipeline.sources import SOURCES
@@ -86,17 +85,17 @@ def test_parsing_a_dag_file_imports_no_heavy_module():
 # -- which day a run processes ------------------------------------------------------------------
 
 def test_delivery_date_param_wins():
-    ctx = {"params": {"delivery_date": "2025-05-06"}, "logical_date": datetime(2025, 1, 1, tzinfo=timezone.utc)}
+    ctx = {"params": {"delivery_date": "2025-05-06"}, "logical_date": datetime(2025, 1, 1, tzinfo=UTC)}
     assert delivery_date_for(ctx, "Europe/Paris") == date(2025, 5, 6)
 
 
 def test_scheduled_run_processes_its_local_day():
     # The interval of day 2025-05-06 in Paris starts at 2025-05-05T22:00Z.
-    ctx = {"params": {}, "logical_date": datetime(2025, 5, 5, 22, 0, tzinfo=timezone.utc)}
+    ctx = {"params": {}, "logical_date": datetime(2025, 5, 5, 22, 0, tzinfo=UTC)}
     assert delivery_date_for(ctx, "Europe/Paris") == date(2025, 5, 6)
 
 
 def test_manual_run_without_logical_date_processes_the_last_complete_day():
-    run = SimpleNamespace(run_after=datetime(2025, 5, 6, 23, 30, tzinfo=timezone.utc))  # 05-07 01:30 Paris
+    run = SimpleNamespace(run_after=datetime(2025, 5, 6, 23, 30, tzinfo=UTC))  # 05-07 01:30 Paris
     ctx = {"params": {"delivery_date": None}, "logical_date": None, "dag_run": run}
     assert delivery_date_for(ctx, "Europe/Paris") == date(2025, 5, 6)

@@ -4,6 +4,7 @@ warehouse under pytest's tmp_path. No Airflow, no mocks."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -20,11 +21,12 @@ from ugc_pipeline.sources import get_source
 class Env:
     """One test's landing zone + warehouse."""
 
-    def __init__(self, tmp_path: Path):
+    def __init__(self, tmp_path: Path, request: pytest.FixtureRequest | None = None):
+        self._request = request
         self.root = tmp_path / "landing"
         self.root.mkdir()
-        self.settings = Settings(landing_uri=str(self.root),
-                                 warehouse_url=f"duckdb:///{tmp_path / 'wh.duckdb'}")
+        self.warehouse_file = tmp_path / "wh.duckdb"
+        self.settings = Settings(landing_uri=str(self.root), warehouse_url=f"duckdb:///{self.warehouse_file}")
         self._engine = None
 
     # -- landing ---------------------------------------------------------------------------
@@ -60,8 +62,22 @@ class Env:
         """Create the views and rebuild the marts (also stores UGC_TIMEZONE for the views)."""
         return build_marts(self.settings)
 
+    def views(self) -> None:
+        """Create the staging and intermediate views (and store UGC_TIMEZONE, which the KPI day
+        uses) without rebuilding the marts: what ``build_marts`` does before filling them."""
+        warehouse.ensure_warehouse(self.engine)
+        with self.engine.begin() as conn:
+            warehouse.set_timezone(conn, self.settings.timezone)
+
     def q(self, sql: str, **params) -> pd.DataFrame:
         return warehouse.query_frame(self.engine, sql, params)
+
+    def deliver_business(self) -> None:
+        """Start the warehouse from a copy of one holding the business snapshots (products,
+        stores, campaigns, ambassadors delivered on 2025-05-04 and loaded by ``ingest_source``);
+        the intermediate layer joins UGC to them. Must come before any other ingest."""
+        assert not self.warehouse_file.exists(), "deliver_business() must come first"
+        shutil.copyfile(self._request.getfixturevalue("business_template"), self.warehouse_file)
 
     def close(self) -> None:
         if self._engine is not None:
@@ -69,8 +85,8 @@ class Env:
 
 
 @pytest.fixture
-def env(tmp_path) -> Env:
-    e = Env(tmp_path)
+def env(tmp_path, request) -> Env:
+    e = Env(tmp_path, request)
     yield e
     e.close()
 
@@ -103,10 +119,15 @@ AMBASSADORS_CSV = (
 )
 
 
-def write_business(env: Env, day: str = "2025-05-04", *tables: str) -> None:
-    """Deliver (and ingest) the business snapshots the intermediate layer joins to."""
+@pytest.fixture(scope="session")
+def business_template(tmp_path_factory) -> Path:
+    """A warehouse file with the business snapshots ingested, built once per test session."""
+    env = Env(tmp_path_factory.mktemp("business"))
     contents = {"products": PRODUCTS_CSV, "stores": STORES_CSV, "campaigns": CAMPAIGNS_CSV,
                 "ambassadors": AMBASSADORS_CSV}
-    for name in tables or tuple(contents):
-        env.write(name, day, f"{name}.csv", contents[name])
-        env.ingest(name, day)
+    for name, text in contents.items():
+        env.write(name, "2025-05-04", f"{name}.csv", text)
+        result = env.ingest(name, "2025-05-04", run_id="business-template")
+        assert result.status == "success" and result.records_rejected == 0, result.summary()
+    env.close()
+    return env.warehouse_file

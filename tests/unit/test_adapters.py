@@ -46,8 +46,10 @@ GOOGLE_PAGE = """{
         "updateTime": "2025-05-06T10:01:02.123456Z"
       },
       "reviewMediaItems": [
-        {"name": "accounts/108234567890123456789/locations/4816235201934567890/media/AF1Qip1", "mediaFormat": "PHOTO", "googleUrl": "https://lh3.googleusercontent.com/p/AF1Qip1"},
-        {"name": "accounts/108234567890123456789/locations/4816235201934567890/media/AF1Qip2", "mediaFormat": "PHOTO", "googleUrl": "https://lh3.googleusercontent.com/p/AF1Qip2"}
+        {"name": "accounts/108234567890123456789/locations/4816235201934567890/media/AF1Qip1",
+         "mediaFormat": "PHOTO", "googleUrl": "https://lh3.googleusercontent.com/p/AF1Qip1"},
+        {"name": "accounts/108234567890123456789/locations/4816235201934567890/media/AF1Qip2",
+         "mediaFormat": "PHOTO", "googleUrl": "https://lh3.googleusercontent.com/p/AF1Qip2"}
       ]
     },
     {
@@ -280,10 +282,14 @@ INSTAGRAM_NODE = """{
         "like_count": 57,
         "comments_count": 4,
         "insights": {"data": [
-          {"name": "reach", "period": "lifetime", "values": [{"value": 812}], "title": "Accounts reached", "id": "18027939643062316/insights/reach/lifetime"},
-          {"name": "views", "period": "lifetime", "values": [{"value": 1304}], "title": "Views", "id": "18027939643062316/insights/views/lifetime"},
-          {"name": "saved", "period": "lifetime", "values": [{"value": 6}], "title": "Saved", "id": "18027939643062316/insights/saved/lifetime"},
-          {"name": "shares", "period": "lifetime", "values": [{"value": 0}], "title": "Shares", "id": "18027939643062316/insights/shares/lifetime"}
+          {"name": "reach", "period": "lifetime", "values": [{"value": 812}],
+           "title": "Accounts reached", "id": "18027939643062316/insights/reach/lifetime"},
+          {"name": "views", "period": "lifetime", "values": [{"value": 1304}],
+           "title": "Views", "id": "18027939643062316/insights/views/lifetime"},
+          {"name": "saved", "period": "lifetime", "values": [{"value": 6}],
+           "title": "Saved", "id": "18027939643062316/insights/saved/lifetime"},
+          {"name": "shares", "period": "lifetime", "values": [{"value": 0}],
+           "title": "Shares", "id": "18027939643062316/insights/shares/lifetime"}
         ]}
       },
       {
@@ -418,7 +424,8 @@ YOUTUBE_VIDEOS = """{
         "channelId": "UCx1y2z3A4b5C6d7E8f9G0hI",
         "title": "3 recettes express à l'huile d'olive",
         "description": "Merci @maisonverte ! #OliveDuMatin",
-        "thumbnails": {"default": {"url": "https://i.ytimg.com/vi/dQw4w9WgXcQ/default.jpg", "width": 120, "height": 90}},
+        "thumbnails": {"default": {"url": "https://i.ytimg.com/vi/dQw4w9WgXcQ/default.jpg",
+                                   "width": 120, "height": 90}},
         "channelTitle": "La Cuisine de Nina",
         "tags": ["recette", "huile d'olive", "OliveDuMatin"],
         "categoryId": "26"
@@ -435,7 +442,8 @@ YOUTUBE_CHANNELS = """{
   "pageInfo": {"totalResults": 2, "resultsPerPage": 5},
   "items": [
     {"kind": "youtube#channel", "etag": "Aa1", "id": "UCx1y2z3A4b5C6d7E8f9G0hI",
-     "statistics": {"viewCount": "1843120", "subscriberCount": "15400", "hiddenSubscriberCount": false, "videoCount": "212"}},
+     "statistics": {"viewCount": "1843120", "subscriberCount": "15400", "hiddenSubscriberCount": false,
+                    "videoCount": "212"}},
     {"kind": "youtube#channel", "etag": "Bb2", "id": "UChidden0000000000000000",
      "statistics": {"viewCount": "99231", "subscriberCount": "0", "hiddenSubscriberCount": true, "videoCount": "31"}}
   ]
@@ -554,12 +562,20 @@ def test_survey_csv_blank_people_told_is_no_answer(env):
 
 # -- Files that cannot be used ---------------------------------------------------------------
 
-def test_empty_file_raises_naming_the_file(env):
-    env.write("yotpo_reviews", DAY, "page-1.json", YOTPO_PAGE)
-    env.write("yotpo_reviews", DAY, "page-2.json", b"")
+@pytest.mark.parametrize(("source", "name", "content"), [
+    ("yotpo_reviews", "page-2.json", b""),
+    ("yotpo_reviews", "page-2.json", b"  \n\n"),
+    ("retailer_reviews", "export-2.csv", b""),
+    ("retailer_reviews", "export-2.csv", b"\r\n\r\n"),
+], ids=["json-0-bytes", "json-blank", "csv-0-bytes", "csv-blank"])
+def test_empty_file_raises_naming_the_file(env, source, name, content):
+    good = {"yotpo_reviews": ("page-1.json", YOTPO_PAGE),
+            "retailer_reviews": ("export-1.csv", RETAILER_HEADER + "\n")}[source]
+    env.write(source, DAY, *good)
+    env.write(source, DAY, name, content)
 
-    with pytest.raises(DeliveryError, match=re.escape("yotpo_reviews/2025-05-06/page-2.json")):
-        env.parse("yotpo_reviews", DAY)
+    with pytest.raises(DeliveryError, match=re.escape(f"{source}/2025-05-06/{name}")):
+        env.parse(source, DAY)
 
 
 def test_truncated_json_raises_naming_the_file(env):
@@ -586,6 +602,20 @@ def test_unexpected_file_extension_raises_naming_the_file(env, name):
 
     with pytest.raises(DeliveryError, match=re.escape(f"retailer_reviews/2025-05-06/{name}")):
         env.parse("retailer_reviews", DAY)
+
+
+def test_csv_with_cr_line_endings_is_read_or_rejected_naming_the_file(env):
+    name = "export_mac.csv"
+    env.write("wom_surveys", DAY, name, (
+        "response_id,ambassador_id,campaign_id,answered_at,people_told,tried_product,recommend_score\r"
+        "R-0001,AMB-0001,CMP-2025-OLIVE,2025-05-06T10:00:00+02:00,6,yes,9\r"))
+
+    try:
+        parsed = env.parse("wom_surveys", DAY)
+    except DeliveryError as exc:
+        assert f"wom_surveys/2025-05-06/{name}" in str(exc)
+    else:
+        assert [r["response_id"] for r in rows_of(parsed, "wom_surveys")] == ["R-0001"]
 
 
 def test_json_file_for_a_csv_only_source_raises(env):

@@ -4,7 +4,6 @@ built-in effects show up in the KPIs."""
 
 import duckdb
 import pytest
-
 from ugc_pipeline import catalog
 from ugc_pipeline.pipeline import build_marts, ingest_source
 from ugc_pipeline.sample import write_sample_landing

@@ -12,8 +12,8 @@ from ugc_pipeline.sources import (
     retailer_reviews,
     tiktok_videos,
     wom_surveys,
-    youtube_videos,
     yotpo_reviews,
+    youtube_videos,
 )
 from ugc_pipeline.sources.base import Column, RawTable, Source
 

@@ -1,0 +1,76 @@
+"""Benchmark: ingest N Yotpo review rows (JSON pages) and rebuild the marts, on this machine.
+
+    .venv/bin/python scripts/benchmark_ingest.py --rows 1000000
+
+Writes the landing files and a DuckDB warehouse in a temporary folder, then prints the wall time
+and the peak memory of each step. Figures are recorded in docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from ugc_pipeline.pipeline import build_marts, ingest_source
+from ugc_pipeline.settings import Settings
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def write_reviews(root: Path, day: date, rows: int, page_size: int, seed: int = 1) -> None:
+    rng = random.Random(seed)
+    folder = root / "yotpo_reviews" / day.isoformat()
+    folder.mkdir(parents=True)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    for page, first in enumerate(range(0, rows, page_size), 1):
+        reviews = []
+        for i in range(first, min(rows, first + page_size)):
+            created = start + timedelta(seconds=rng.randrange(0, 120 * 86400))
+            reviews.append({
+                "id": 100_000_000 + i, "sku": f"SKU-{i % 50:03d}", "score": rng.randint(1, 5),
+                "title": "Très bon produit", "content": "Texte de l'avis " * rng.randint(0, 6),
+                "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "updated_at": created.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "votes_up": rng.randint(0, 9), "votes_down": 0, "name": "Client", "email": "c@example.com",
+                "reviewer_type": "verified_buyer", "deleted": False, "archived": False,
+                "is_incentivized": rng.random() < 0.1, "incentive_type": None,
+            })
+        (folder / f"reviews_page_{page:04d}.json").write_text(
+            json.dumps({"status": {"code": 200, "message": "OK"}, "reviews": reviews}), encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--page-size", type=int, default=10_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        day = date(2025, 5, 1)
+        t0 = time.perf_counter()
+        write_reviews(root / "landing", day, args.rows, args.page_size)
+        size = sum(p.stat().st_size for p in (root / "landing").rglob("*.json")) / 1e6
+        print(f"wrote {args.rows:,} reviews ({size:.0f} MB) in {time.perf_counter() - t0:.1f}s")
+        settings = Settings(landing_uri=str(root / "landing"), warehouse_url=f"duckdb:///{root / 'wh.duckdb'}")
+        t0 = time.perf_counter()
+        result = ingest_source("yotpo_reviews", day, settings, run_id="benchmark")
+        print(f"ingest: {time.perf_counter() - t0:.1f}s, {result.records_loaded:,} loaded, "
+              f"{result.records_rejected} rejected, peak RSS {peak_mb():.0f} MB")
+        t0 = time.perf_counter()
+        result = ingest_source("yotpo_reviews", day, settings, run_id="benchmark-rerun")
+        print(f"ingest again (replaces the delivery): {time.perf_counter() - t0:.1f}s")
+        t0 = time.perf_counter()
+        counts = build_marts(settings)
+        print(f"marts: {time.perf_counter() - t0:.1f}s ({counts}), peak RSS {peak_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
