@@ -5,9 +5,12 @@ Reads folder **D** of every source of the landing zone (`UGC_LANDING_URI/{source
 it into the warehouse's **raw** layer; D is the run's data interval day in `UGC_TIMEZONE`.
 
 - One task per source: sources load independently, and one broken export fails only its task.
-  Each task parses its files set-based with DuckDB, quarantines the records that fail their
-  checks in `audit.rejected_records`, replaces the delivery's raw rows in one transaction, and
-  writes one row to `audit.pipeline_runs`.
+  Each task parses its files set-based with DuckDB, validates the records with the source's
+  Great Expectations suite (summary in the task log, Data Docs under `UGC_GX_DIR`), quarantines
+  those that fail in `audit.rejected_records`, replaces the delivery's raw rows in one
+  transaction, and writes one row to `audit.pipeline_runs`.
+- The business snapshots (products, stores, ambassadors, campaigns) load first: the other
+  sources' SKUs, locations, campaigns and ambassadors are checked against them.
 - Tasks that write the warehouse take a slot of the `ugc_warehouse` pool (1 slot for DuckDB,
   which allows a single writer; raise it for PostgreSQL).
 - `publish_staging` refreshes the staging and intermediate views once every source succeeded and
@@ -21,13 +24,12 @@ it into the warehouse's **raw** layer; D is the run's data interval day in `UGC_
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
-from ugc_pipeline.airflow_support import RAW_ASSET_URI, STAGING_ASSET_URI, schedule_timezone
+from airflow.sdk import CronDataIntervalTimetable, Param, TriggerRule, cross_downstream, dag, task
+from ugc_pipeline.airflow_support import layer_assets, schedule_timezone
 from ugc_pipeline.settings import WAREHOUSE_POOL
 from ugc_pipeline.sources import SOURCES
 
-RAW = Asset(name="ugc_raw", uri=RAW_ASSET_URI, group="ugc_warehouse")
-STAGING = Asset(name="ugc_staging", uri=STAGING_ASSET_URI, group="ugc_warehouse")
+RAW, STAGING, _ = layer_assets()
 
 
 @dag(
@@ -59,8 +61,13 @@ def ugc_ingest():
         ensure_warehouse(create_warehouse_engine(settings_in_task().warehouse_url))
         return {r["source"]: r["records_loaded"] for r in results}
 
-    loads = [ingest.override(task_id=f"ingest_{name}")(source=name) for name in SOURCES]
-    publish_staging(loads)
+    # Business snapshots first: the other sources' records are checked against them. The other
+    # sources still run if a snapshot fails (checked against what was loaded before).
+    references = [ingest.override(task_id=f"ingest_{n}")(source=n) for n, s in SOURCES.items() if s.is_reference]
+    others = [ingest.override(task_id=f"ingest_{n}", trigger_rule=TriggerRule.ALL_DONE)(source=n)
+              for n, s in SOURCES.items() if not s.is_reference]
+    cross_downstream(references, others)
+    publish_staging(references + others)
 
 
 ugc_ingest()

@@ -19,13 +19,11 @@ on the order in which days were ingested. A failure rolls back: analysts keep th
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Asset, dag, task
-from ugc_pipeline.airflow_support import MARTS_ASSET_URI, RAW_ASSET_URI, STAGING_ASSET_URI
+from airflow.sdk import dag, task
+from ugc_pipeline.airflow_support import layer_assets
 from ugc_pipeline.settings import WAREHOUSE_POOL
 
-RAW = Asset(name="ugc_raw", uri=RAW_ASSET_URI, group="ugc_warehouse")
-STAGING = Asset(name="ugc_staging", uri=STAGING_ASSET_URI, group="ugc_warehouse")
-MARTS = Asset(name="ugc_marts", uri=MARTS_ASSET_URI, group="ugc_warehouse")
+RAW, STAGING, MARTS = layer_assets()
 
 
 @dag(

@@ -16,11 +16,19 @@ from ugc_pipeline.settings import DEFAULT_TIMEZONE, SETTING_NAMES, Settings
 
 log = logging.getLogger(__name__)
 
-# Assets: one per warehouse layer. The ingest DAG emits raw and staging; the marts DAG is
-# scheduled on them and emits marts. URIs name the layer, not a deployment's warehouse.
+# Assets: one per warehouse layer. The ingest (and replay) DAGs emit raw and staging; the marts
+# DAG is scheduled on them and emits marts. URIs name the layer, not a deployment's warehouse.
 RAW_ASSET_URI = "ugc://warehouse/raw"
 STAGING_ASSET_URI = "ugc://warehouse/staging"
 MARTS_ASSET_URI = "ugc://warehouse/marts"
+
+
+def layer_assets():
+    """(raw, staging, marts) as Airflow Assets, for the DAG files."""
+    from airflow.sdk import Asset
+
+    return tuple(Asset(name=f"ugc_{layer}", uri=uri, group="ugc_warehouse") for layer, uri in
+                 (("raw", RAW_ASSET_URI), ("staging", STAGING_ASSET_URI), ("marts", MARTS_ASSET_URI)))
 
 
 def schedule_timezone() -> str:
@@ -92,3 +100,30 @@ def run_ingest_task(source: str, context: dict[str, Any]) -> dict:
     return {"source": result.source, "delivery_date": result.delivery_date, "status": result.status,
             "records_read": result.records_read, "records_loaded": result.records_loaded,
             "records_rejected": result.records_rejected}
+
+
+def quarantined_deliveries_task(context: dict[str, Any]) -> list[dict]:
+    from ugc_pipeline.pipeline import quarantined_deliveries
+
+    params = context.get("params") or {}
+    start, end = params.get("from_date"), params.get("to_date")
+    pairs = quarantined_deliveries(settings_in_task(), params.get("source") or None,
+                                   date.fromisoformat(start) if start else None,
+                                   date.fromisoformat(end) if end else None)
+    log.info("%d deliveries with quarantined records: %s", len(pairs), pairs)
+    return [{"source": s, "delivery_date": d.isoformat()} for s, d in pairs]
+
+
+def replay_delivery_task(delivery: dict, context: dict[str, Any]) -> dict:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from ugc_pipeline.parse import DeliveryError
+    from ugc_pipeline.pipeline import ingest_source
+
+    day = date.fromisoformat(delivery["delivery_date"])
+    try:
+        result = ingest_source(delivery["source"], day, settings_in_task(), run_id_of(context))
+    except DeliveryError as exc:
+        raise AirflowFailException(f"{delivery['source']} {day}: {exc}") from None
+    return {"source": result.source, "delivery_date": result.delivery_date,
+            "records_loaded": result.records_loaded, "records_rejected": result.records_rejected}

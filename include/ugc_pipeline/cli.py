@@ -3,6 +3,7 @@
   ugc-pipeline demo                      sample landing zone -> Airflow DAG runs -> marts + summary
   ugc-pipeline run --start D --end D     run the DAGs through Airflow for a range of delivery days
   ugc-pipeline run --all                 ... for every delivery day present in the landing zone
+  ugc-pipeline replay [--source S]       re-ingest deliveries with quarantined records, then the marts
   ugc-pipeline summary                   print the KPI summary of the configured warehouse
   ugc-pipeline docs                      regenerate docs/data_dictionary.md from the metadata
 """
@@ -49,7 +50,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     data = Path(args.data_dir).resolve()
     landing, warehouse_file = data / "landing", data / "warehouse.duckdb"
-    for stale in (landing, warehouse_file, warehouse_file.with_name(warehouse_file.name + ".wal")):
+    gx_dir = data / "gx"
+    for stale in (landing, gx_dir, warehouse_file, warehouse_file.with_name(warehouse_file.name + ".wal")):
         if stale.is_dir():
             shutil.rmtree(stale)
         elif stale.exists():
@@ -58,9 +60,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _say(f"Sample landing zone written to {landing}: campaign {sample.campaign_id} "
          f"({sample.campaign_start} to {sample.campaign_end}), {len(sample.delivery_dates)} delivery days")
     settings = Settings(landing_uri=str(landing), warehouse_url=f"duckdb:///{warehouse_file}",
-                        timezone=args.timezone)
+                        timezone=args.timezone, gx_dir=str(gx_dir))
     status = _run(sample.delivery_dates, settings, marts_each_day=True)
     _say("\n" + kpi_summary(settings))
+    _say(f"\nValidation reports (GX Data Docs): {gx_dir / 'gx' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}")
     _say(f"\nQuery it: .venv/bin/python -c \"import duckdb; print(duckdb.connect('{warehouse_file}', "
          "read_only=True).sql('from marts.ugc_daily limit 10'))\"")
     return status
@@ -85,6 +88,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 2
         days = day_range(date.fromisoformat(args.start), date.fromisoformat(args.end or args.start))
     return _run(days, settings, marts_each_day=not args.marts_at_end)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from ugc_pipeline.runner import run_replay
+
+    conf = {"source": args.source, "from_date": args.from_date, "to_date": args.to_date}
+    ok = run_replay(Settings.load(), conf, progress=_say)
+    _say("replay done" if ok else "replay FAILED")
+    return 0 if ok else 1
 
 
 def cmd_summary(_args: argparse.Namespace) -> int:
@@ -121,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--marts-at-end", action="store_true",
                      help="ingest every day first, then build the marts once (faster backfills)")
     run.set_defaults(func=cmd_run)
+
+    replay = sub.add_parser("replay", help="re-ingest the deliveries that have quarantined records (after a fix)")
+    replay.add_argument("--source", help="only this source")
+    replay.add_argument("--from", dest="from_date", help="first delivery day, YYYY-MM-DD")
+    replay.add_argument("--to", dest="to_date", help="last delivery day, YYYY-MM-DD")
+    replay.set_defaults(func=cmd_replay)
 
     sub.add_parser("summary", help="print the KPI summary of the warehouse").set_defaults(func=cmd_summary)
 

@@ -47,14 +47,16 @@ class DeliveryError(Exception):
 @dataclass
 class ParsedTable:
     table: RawTable
-    arrow: pa.Table  # META_COLUMNS + the table's columns, as delivered text (blank = null)
-    rejects: pd.DataFrame  # file, position, reasons, raw
-    records_read: int
+    arrow: pa.Table  # META_COLUMNS, raw_record, then the table's columns as delivered text (blank = null)
+
+    @property
+    def records_read(self) -> int:
+        return self.arrow.num_rows
 
     @property
     def rows(self) -> pd.DataFrame:
-        """The loadable rows as a DataFrame (Arrow-backed strings, no copy of the text)."""
-        return self.arrow.to_pandas(types_mapper=pd.ArrowDtype)
+        """The parsed records as a DataFrame without their raw text (Arrow-backed strings)."""
+        return self.arrow.drop_columns(["raw_record"]).to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def sql_literal(text: str) -> str:
@@ -257,37 +259,18 @@ class DeliveryParser:
             raise DeliveryError(f"{file.name}: the CSV header has blank or repeated column names")
         return header
 
-    # -- checking ----------------------------------------------------------------------------
+    # -- result ------------------------------------------------------------------------------
     def result(self) -> dict[str, ParsedTable]:
+        """Every parsed record, in file order; checking them is ugc_pipeline.validation's job."""
         out = {}
         for table in self.source.tables:
-            target = sql_ident("parsed_" + table.name)
-            reasons = []
-            for c in table.columns:
-                v = sql_ident(c.name)
-                if c.required:
-                    reasons.append(f"case when {v} is null then '{c.name} is missing' end")  # blank is null
-                if c.type in _TRY_CAST:
-                    cast = _TRY_CAST[c.type].format(v=v)
-                    reasons.append(
-                        f"case when {v} is not null and {cast} is null "
-                        f"then '{c.name} is not a valid {c.type}: ' || {v} end")
-            reason_expr = "concat_ws('; ', " + ", ".join(reasons) + ")" if reasons else "''"
-            read = self.con.execute(f"select count(*) from {target}").fetchone()[0]
-            self.con.execute(
-                f"create or replace temp table checked as select *, {reason_expr} as reasons from {target}")
-            self.con.execute(f"drop table {target}")
             cols = ", ".join(sql_ident(c.name) for c in table.columns)
-            rows = self.con.sql(
-                f"select source_file, record_number, record_position, {cols} from checked "
-                f"where reasons = '' order by source_file, record_number").to_arrow_table()
-            rejects = self.con.execute(
-                "select source_file as file, record_position as position, reasons, raw_record as raw "
-                "from checked where reasons <> '' order by source_file, record_number").df()
-            self.con.execute("drop table checked")
-            out[table.name] = ParsedTable(table=table, arrow=rows, rejects=rejects, records_read=read)
-            if read:
-                log.info("%s: %s records read into %s, %s rejected", self.source.name, read, table.name, len(rejects))
+            arrow = self.con.sql(
+                f"select source_file, record_number, record_position, raw_record, {cols} "
+                f"from {sql_ident('parsed_' + table.name)} order by source_file, record_number").to_arrow_table()
+            out[table.name] = ParsedTable(table=table, arrow=arrow)
+            if arrow.num_rows:
+                log.info("%s: %s records parsed into %s", self.source.name, arrow.num_rows, table.name)
         return out
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from ugc_pipeline import warehouse
+from ugc_pipeline import validation, warehouse
 from ugc_pipeline.landing import Landing
 from ugc_pipeline.parse import DeliveryError, parse_delivery
 from ugc_pipeline.settings import Settings
@@ -65,20 +65,33 @@ def ingest_source(source_name: str, delivery_date: date, settings: Settings, run
                 raise DeliveryError(f"{source.name}/{delivery_date}/: the delivery folder holds no file")
             parsed = parse_delivery(source, landing, files)
             result.files_read = len(files)
+            references = validation.load_references(engine, source)
+            validated = {
+                name: validation.validate_table(
+                    source, table, delivery_date, settings.timezone, references, settings.gx_dir or None,
+                    run_name=f"{run_id} {source.name} {delivery_date}")
+                for name, table in parsed.items()
+            }
+            for table in validated.values():
+                log.info("validation of %s %s\n%s", source.name, delivery_date, table.summary())
+                if table.data_docs:
+                    log.info("GX Data Docs: %s", table.data_docs)
+            validation.check_rejected_share(
+                source, validated, settings.rejected_share_threshold(source.name, source.max_rejected_share))
             with engine.begin() as conn:
-                for table in parsed.values():
+                for table in validated.values():
                     result.records_read += table.records_read
                     result.records_loaded += warehouse.replace_delivery(
-                        conn, table.table, delivery_date, table.arrow, run_id)
+                        conn, table.table, delivery_date, table.good, run_id)
                     result.records_rejected += len(table.rejects)
-                rejects = [t.rejects for t in parsed.values() if not t.rejects.empty]
+                rejects = [t.rejects for t in validated.values() if not t.rejects.empty]
                 warehouse.replace_rejects(
                     conn, source.name, delivery_date,
                     pd.concat(rejects, ignore_index=True) if rejects else pd.DataFrame(), run_id)
             result.status = "success"
-            for table in parsed.values():
+            for table in validated.values():
                 for row in table.rejects.head(5).itertuples():
-                    log.warning("%s: rejected %s %s: %s", source.name, row.file, row.position, row.reasons)
+                    log.warning("%s: quarantined %s %s: %s", source.name, row.file, row.position, row.reasons)
     except Exception as exc:
         result.status = "failed"
         result.seconds = time.perf_counter() - t0
@@ -109,3 +122,28 @@ def build_marts(settings: Settings) -> dict[str, int]:
     log.info("marts rebuilt in %.1fs: %s", time.perf_counter() - t0,
              ", ".join(f"{k}={v}" for k, v in counts.items()))
     return counts
+
+
+def quarantined_deliveries(settings: Settings, source: str | None = None, start: date | None = None,
+                           end: date | None = None) -> list[tuple[str, date]]:
+    """The (source, delivery_date) pairs that still have records in quarantine."""
+    engine = warehouse.create_warehouse_engine(settings.warehouse_url)
+    warehouse.ensure_warehouse(engine, views=False)
+    frame = warehouse.query_frame(
+        engine,
+        "select distinct source, delivery_date from audit.rejected_records "
+        "where (cast(:source as varchar) is null or source = :source) "
+        "and (cast(:start as date) is null or delivery_date >= :start) "
+        "and (cast(:end as date) is null or delivery_date <= :end) order by delivery_date, source",
+        {"source": source, "start": start, "end": end})
+    return [(r.source, r.delivery_date if isinstance(r.delivery_date, date) else date.fromisoformat(str(r.delivery_date)))
+            for r in frame.itertuples()]
+
+
+def replay_quarantine(settings: Settings, run_id: str, source: str | None = None, start: date | None = None,
+                      end: date | None = None) -> list[IngestResult]:
+    """Re-ingest every delivery that has quarantined records (after a mapping or an expectation
+    was fixed): each delivery is re-read from the landing zone and replaces its earlier load and
+    its quarantine, so replaying twice duplicates nothing."""
+    return [ingest_source(name, day, settings, run_id) for name, day in
+            quarantined_deliveries(settings, source, start, end)]

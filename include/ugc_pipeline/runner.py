@@ -73,6 +73,15 @@ def load_dags() -> dict:
     return bag.dags
 
 
+def export_settings(settings: Settings) -> None:
+    """The task code reads its settings from the environment, like a deployed worker."""
+    os.environ.update({
+        "UGC_LANDING_URI": settings.landing_uri, "UGC_WAREHOUSE_URL": settings.warehouse_url,
+        "UGC_TIMEZONE": settings.timezone, "UGC_GX_DIR": settings.gx_dir,
+        "UGC_MAX_REJECTED_SHARE": settings.max_rejected_share,
+    })
+
+
 @dataclass
 class DayResult:
     delivery_date: date
@@ -92,10 +101,7 @@ def _failed_tasks(dag_run) -> list[str]:
 def run_days(days: list[date], settings: Settings, build_marts_each_day: bool = True,
              progress: Callable[[str], None] = print) -> list[DayResult]:
     """Run ``ugc_ingest`` for every day in order, each followed by ``ugc_marts``."""
-    # The task code reads its settings from the environment, like a deployed worker.
-    os.environ["UGC_LANDING_URI"] = settings.landing_uri
-    os.environ["UGC_WAREHOUSE_URL"] = settings.warehouse_url
-    os.environ["UGC_TIMEZONE"] = settings.timezone
+    export_settings(settings)
     configure_airflow()
     migrate_metadata_db()
     _quiet_airflow_logs()
@@ -152,3 +158,20 @@ def run_marts_once(progress: Callable[[str], None] = print) -> str:
     if failed:
         progress(f"    FAILED tasks: {', '.join(failed)}")
     return str(run.state)
+
+
+def run_replay(settings: Settings, conf: dict, progress: Callable[[str], None] = print) -> bool:
+    """``ugc_replay_quarantine`` then ``ugc_marts``, through Airflow."""
+    export_settings(settings)
+    configure_airflow()
+    migrate_metadata_db()
+    _quiet_airflow_logs()
+    ensure_pool(settings)
+    dags = load_dags()
+    progress(f"ugc_replay_quarantine {conf} ...")
+    run = dags["ugc_replay_quarantine"].test(logical_date=None, run_conf=conf)
+    failed = _failed_tasks(run)
+    if failed:
+        progress(f"    FAILED tasks: {', '.join(failed)}")
+        return False
+    return run_marts_once(progress) == "success"

@@ -16,7 +16,7 @@ select
     true as is_approved,
     cast(null as varchar) as sku,
     cast(null as varchar) as gtin,
-    ugc_regexp_extract(review_name, '/locations/([^/]+)/') as google_location_id,
+    location_id as google_location_id,
     cast(null as varchar) as campaign_id,
     cast(null as varchar) as ambassador_id,
     cast(null as varchar) as author_id,

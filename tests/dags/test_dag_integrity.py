@@ -25,10 +25,10 @@ def dagbag():
 
 def test_dags_import_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"ugc_ingest", "ugc_marts"}
+    assert set(dagbag.dag_ids) == {"ugc_ingest", "ugc_marts", "ugc_replay_quarantine"}
 
 
-@pytest.mark.parametrize("dag_id", ["ugc_ingest", "ugc_marts"])
+@pytest.mark.parametrize("dag_id", ["ugc_ingest", "ugc_marts", "ugc_replay_quarantine"])
 def test_dag_has_docs_tags_owner_and_retries(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     assert dag.doc_md and dag.doc_md.strip().startswith("###")
@@ -46,6 +46,10 @@ def test_ingest_has_one_pooled_task_per_source(dagbag):
         assert task.pool == WAREHOUSE_POOL
     publish = dag.get_task("publish_staging")
     assert publish.upstream_task_ids == ingest_tasks  # staging waits for every source
+    # the business snapshots load before the sources checked against them
+    assert dag.get_task("ingest_yotpo_reviews").upstream_task_ids == {
+        f"ingest_{n}" for n, s in SOURCES.items() if s.is_reference}
+    assert dag.get_task("ingest_products").upstream_task_ids == set()
     assert [a.uri for a in publish.outlets] == ["ugc://warehouse/staging"]
     assert all([a.uri for a in dag.get_task(t).outlets] == ["ugc://warehouse/raw"] for t in ingest_tasks)
 
@@ -70,7 +74,7 @@ def test_parsing_a_dag_file_imports_no_heavy_module():
     """Parsing must stay cheap: no pandas, DuckDB, GX or warehouse driver at module level."""
     code = textwrap.dedent(f"""
         import importlib.util, sys
-        for name in ("ugc_ingest", "ugc_marts"):
+        for name in ("ugc_ingest", "ugc_marts", "ugc_replay_quarantine"):
             spec = importlib.util.spec_from_file_location(name, {str(DAGS_DIR)!r} + "/" + name + ".py")
             spec.loader.exec_module(importlib.util.module_from_spec(spec))
         heavy = [m for m in ("pandas", "duckdb", "great_expectations", "psycopg", "pyarrow")

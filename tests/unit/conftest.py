@@ -116,6 +116,7 @@ AMBASSADORS_CSV = (
     "AMB-0001,instagram,@claire.cuisine,742,Z-NORD\n"
     "AMB-0002,tiktok,@lucas_miam,2310,Z-EST\n"
     "AMB-0003,youtube,LaCuisineDeNina,15400,Z-NORD\n"
+    "AMB-0004,blog,cuisine-de-lea,560,Z-SUD\n"
 )
 
 

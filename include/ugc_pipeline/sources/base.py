@@ -36,6 +36,57 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A record-level expectation beyond "required" and "castable" (those come from Column).
+
+    ``between``: the typed value lies in [min, max] (either bound optional);
+    ``in_set``: the value (compared case-insensitively when ``ignore_case``) is one of ``values``;
+    ``resolves``: the value exists in a business table, ``reference`` = ``"products.sku"``.
+    A ``resolves`` rule with several columns passes when any of them resolves (retailer reviews:
+    ``product_id`` as a SKU, else ``gtin``); ``reference`` then lists one target per column.
+    """
+
+    kind: Literal["between", "in_set", "resolves"]
+    columns: tuple[str, ...]
+    min: float | None = None
+    max: float | None = None
+    values: tuple[str, ...] = ()
+    ignore_case: bool = False
+    reference: tuple[str, ...] = ()
+
+    @property
+    def description(self) -> str:
+        col = " or ".join(self.columns)
+        if self.kind == "between":
+            if self.min is not None and self.max is not None:
+                return f"{col} between {self.min:g} and {self.max:g}"
+            return f"{col} >= {self.min:g}" if self.min is not None else f"{col} <= {self.max:g}"
+        if self.kind == "in_set":
+            return f"{col} in ({', '.join(self.values)})"
+        return " or ".join(f"{c} in {r}" for c, r in zip(self.columns, self.reference, strict=True))
+
+
+def between(column: str, min: float | None = None, max: float | None = None) -> Rule:  # noqa: A002
+    return Rule("between", (column,), min=min, max=max)
+
+
+def non_negative(*columns: str) -> tuple[Rule, ...]:
+    return tuple(between(c, 0) for c in columns)
+
+
+def in_set(column: str, *values: str, ignore_case: bool = False) -> Rule:
+    return Rule("in_set", (column,), values=values, ignore_case=ignore_case)
+
+
+def resolves(column: str, reference: str) -> Rule:
+    return Rule("resolves", (column,), reference=(reference,))
+
+
+def resolves_any(**targets: str) -> Rule:
+    return Rule("resolves", tuple(targets), reference=tuple(targets.values()))
+
+
+@dataclass(frozen=True)
 class RawTable:
     """A table of the raw layer: one row per record as delivered, plus delivery metadata."""
 
@@ -50,6 +101,11 @@ class RawTable:
     description: str = ""
     # The staging model that maps this table to the shared UGC item columns (None: not UGC items).
     ugc_model: str | None = None
+    # The record's creation time (must not be after the delivery day) and version time (a
+    # record repeated in one delivery is a duplicate unless its version time differs).
+    created_column: str | None = None
+    version_column: str | None = None
+    rules: tuple[Rule, ...] = ()
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -74,6 +130,11 @@ class Source:
     file_check: tuple[str, str] | None = None
     # CSV only: the separators this export uses (sniffed per file among these).
     csv_separators: tuple[str, ...] = (",", ";")
+    # Above this share of rejected records the delivery is considered broken and nothing loads
+    # (overridable per source with UGC_MAX_REJECTED_SHARE, see ugc_pipeline.settings).
+    max_rejected_share: float = 0.5
+    # Business tables other sources are checked against load first (see dags/ugc_ingest.py).
+    is_reference: bool = False
 
     def table_for_kind(self, kind: str | None) -> RawTable | None:
         if len(self.tables) == 1 and self.tables[0].kind is None:

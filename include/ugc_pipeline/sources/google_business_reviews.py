@@ -5,7 +5,7 @@ on rating-only reviews; timestamps are RFC 3339 with 0 to 9 fraction digits; the
 lives inside ``name`` (``accounts/{a}/locations/{l}/reviews/{r}``). Store-level UGC: no SKU.
 """
 
-from ugc_pipeline.sources.base import RawTable, Source, col
+from ugc_pipeline.sources.base import RawTable, Source, col, in_set, non_negative, resolves
 
 SOURCE = Source(
     name="google_business_reviews",
@@ -17,11 +17,21 @@ SOURCE = Source(
             records_path="$.reviews",
             ugc_model="stg_google_business__reviews",
             key=("review_id",),
+            created_column="create_time",
+            version_column="update_time",
+            rules=(
+                in_set("star_rating", "ONE", "TWO", "THREE", "FOUR", "FIVE", "STAR_RATING_UNSPECIFIED"),
+                resolves("location_id", "stores.google_location_id"),
+                *non_negative("media_item_count"),
+            ),
             description="One Google review per delivered version.",
             columns=(
                 col("review_name", "$.name", required=True,
                     doc="accounts/{account}/locations/{location}/reviews/{review}"),
                 col("review_id", "$.reviewId", required=True),
+                col("location_id", required=True,
+                    sql="regexp_extract(json_extract_string(item, '$.name'), '/locations/([^/]+)/', 1)",
+                    doc="the {location} part of name"),
                 col("reviewer_display_name", "$.reviewer.displayName", doc="personal data"),
                 col("reviewer_is_anonymous", "$.reviewer.isAnonymous", "bool"),
                 col("star_rating", "$.starRating", required=True, doc="ONE..FIVE or STAR_RATING_UNSPECIFIED"),

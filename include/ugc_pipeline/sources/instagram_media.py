@@ -5,7 +5,7 @@ deliveries; insights are a list of named metrics nested in each media, and a met
 there is unknown (NULL), never 0; ``views`` replaces the deprecated ``impressions``.
 """
 
-from ugc_pipeline.sources.base import RawTable, Source, col
+from ugc_pipeline.sources.base import RawTable, Source, col, in_set, non_negative
 
 
 def _insight(metric: str) -> str:
@@ -26,6 +26,12 @@ SOURCE = Source(
             records_path="$.media.data",
             ugc_model="stg_instagram__media",
             key=("media_id",),
+            created_column="posted_at",
+            rules=(
+                in_set("media_type", "IMAGE", "VIDEO", "CAROUSEL_ALBUM"),
+                in_set("media_product_type", "FEED", "REELS", "STORY", "AD"),
+                *non_negative("followers_count", "like_count", "comments_count", "reach", "views", "saved", "shares"),
+            ),
             description="One Instagram media per delivered version (metrics grow between versions).",
             columns=(
                 col("account_id", sql="json_extract_string(doc, '$.id')", required=True),

@@ -4,7 +4,7 @@ Gotchas: quoted fields hold separators and newlines; ``product_id`` may be blank
 is then found by ``gtin``; only ``moderation_status = APPROVED`` rows count.
 """
 
-from ugc_pipeline.sources.base import RawTable, Source, csv_columns
+from ugc_pipeline.sources.base import RawTable, Source, between, csv_columns, in_set, non_negative, resolves_any
 
 SOURCE = Source(
     name="retailer_reviews",
@@ -15,6 +15,15 @@ SOURCE = Source(
             name="retailer_reviews",
             ugc_model="stg_retailer__reviews",
             key=("review_id",),
+            created_column="submission_time",
+            version_column="last_modification_time",
+            rules=(
+                between("rating", 1, 5),
+                *non_negative("photo_count", "video_count", "helpful_votes"),
+                in_set("moderation_status", "APPROVED", "PENDING", "REJECTED", "NOT_APPROVED", "SUBMITTED",
+                       ignore_case=True),
+                resolves_any(product_id="products.sku", gtin="products.gtin"),
+            ),
             description="One retailer review per delivered version.",
             columns=csv_columns(
                 "review_id", "product_id", "gtin", "rating", "title", "review_text",

@@ -4,7 +4,7 @@ Gotchas: ``id`` has 19 digits and is kept as exact text; ``create_time`` is unix
 ``error.code`` other than ``ok`` makes the file unusable; follower counts come from ``ambassadors``.
 """
 
-from ugc_pipeline.sources.base import RawTable, Source, col
+from ugc_pipeline.sources.base import RawTable, Source, col, non_negative
 
 SOURCE = Source(
     name="tiktok_videos",
@@ -20,6 +20,8 @@ SOURCE = Source(
             records_path="$.data.videos",
             ugc_model="stg_tiktok__videos",
             key=("video_id",),
+            created_column="create_time",
+            rules=non_negative("like_count", "comment_count", "share_count", "view_count"),
             description="One TikTok video per delivered version.",
             columns=(
                 col("video_id", "$.id", required=True),

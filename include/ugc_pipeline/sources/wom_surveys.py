@@ -1,6 +1,6 @@
 """Post-campaign word-of-mouth survey answers (CSV). ``people_told`` blank means no answer."""
 
-from ugc_pipeline.sources.base import RawTable, Source, csv_columns
+from ugc_pipeline.sources.base import RawTable, Source, between, csv_columns, in_set, non_negative, resolves
 
 SOURCE = Source(
     name="wom_surveys",
@@ -10,6 +10,14 @@ SOURCE = Source(
         RawTable(
             name="wom_surveys",
             key=("response_id",),
+            created_column="answered_at",
+            rules=(
+                *non_negative("people_told"),
+                between("recommend_score", 0, 10),
+                in_set("tried_product", "yes", "no", ignore_case=True),
+                resolves("campaign_id", "campaigns.campaign_id"),
+                resolves("ambassador_id", "ambassadors.ambassador_id"),
+            ),
             description="One survey response per delivered version.",
             columns=csv_columns(
                 "response_id", "ambassador_id", "campaign_id", "answered_at", "people_told",

@@ -4,7 +4,7 @@ Gotchas: ``deleted: true`` removes a review that an earlier delivery brought; ``
 ``email`` are personal data and stop at the raw layer.
 """
 
-from ugc_pipeline.sources.base import RawTable, Source, col
+from ugc_pipeline.sources.base import RawTable, Source, between, col, non_negative, resolves
 
 SOURCE = Source(
     name="yotpo_reviews",
@@ -16,6 +16,9 @@ SOURCE = Source(
             records_path="$.reviews",
             ugc_model="stg_yotpo__reviews",
             key=("review_id",),
+            created_column="created_at",
+            version_column="updated_at",
+            rules=(between("score", 1, 5), *non_negative("votes_up", "votes_down"), resolves("sku", "products.sku")),
             description="One Yotpo review per delivered version.",
             columns=(
                 col("review_id", "$.id", required=True),

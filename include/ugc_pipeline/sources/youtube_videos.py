@@ -5,7 +5,7 @@ pages feed ``youtube_channels`` (the subscriber count is the author's follower c
 Gotcha: every statistic is a string; a hidden subscriber count is unknown.
 """
 
-from ugc_pipeline.sources.base import RawTable, Source, col
+from ugc_pipeline.sources.base import RawTable, Source, col, non_negative
 
 SOURCE = Source(
     name="youtube_videos",
@@ -18,6 +18,8 @@ SOURCE = Source(
             ugc_model="stg_youtube__videos",
             records_path="$.items",
             key=("video_id",),
+            created_column="published_at",
+            rules=non_negative("view_count", "like_count", "comment_count"),
             description="One YouTube video per delivered version.",
             columns=(
                 col("video_id", "$.id", required=True),
@@ -37,6 +39,7 @@ SOURCE = Source(
             kind="youtube#channelListResponse",
             records_path="$.items",
             key=("channel_id",),
+            rules=non_negative("subscriber_count"),
             description="One YouTube channel per delivered version.",
             columns=(
                 col("channel_id", "$.id", required=True),

@@ -1,0 +1,67 @@
+"""
+### Replay the quarantine
+
+Run this after fixing an adapter mapping or an expectation: it re-ingests, from the landing
+zone, every delivery that still has records in `audit.rejected_records` (optionally only one
+`source` and a range of delivery days). Each delivery replaces its earlier load and its
+quarantine, so replaying twice duplicates nothing; records that now pass load, the others stay
+quarantined with their current reasons. It then emits the raw and staging assets, so `ugc_marts`
+rebuilds the marts.
+
+Manual only (no schedule). Same as `ugc-pipeline replay` on the command line.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Param, dag, task
+
+from ugc_pipeline.airflow_support import layer_assets
+from ugc_pipeline.settings import WAREHOUSE_POOL
+
+RAW, STAGING, _ = layer_assets()
+
+
+@dag(
+    dag_id="ugc_replay_quarantine",
+    doc_md=__doc__,
+    schedule=None,
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "data-engineering", "retries": 1, "retry_delay": pendulum.duration(minutes=5)},
+    params={
+        "source": Param(None, type=["null", "string"], description="Only this source (default: all)."),
+        "from_date": Param(None, type=["null", "string"], format="date", description="First delivery day."),
+        "to_date": Param(None, type=["null", "string"], format="date", description="Last delivery day."),
+    },
+    tags=["ugc", "quarantine", "ops"],
+)
+def ugc_replay_quarantine():
+    @task
+    def list_deliveries(**context) -> list[dict]:
+        """The deliveries that still have quarantined records."""
+        from ugc_pipeline.airflow_support import quarantined_deliveries_task
+
+        return quarantined_deliveries_task(context)
+
+    @task(pool=WAREHOUSE_POOL, outlets=[RAW], map_index_template="{{ task.op_kwargs['delivery'] }}")
+    def replay(delivery: dict, **context) -> dict:
+        """Re-ingest one delivery."""
+        from ugc_pipeline.airflow_support import replay_delivery_task
+
+        return replay_delivery_task(delivery, context)
+
+    @task(pool=WAREHOUSE_POOL, outlets=[STAGING])
+    def publish_staging(results: list[dict]) -> list[dict]:
+        """Refresh the views; the staging asset makes ugc_marts rebuild."""
+        from ugc_pipeline.airflow_support import settings_in_task
+        from ugc_pipeline.warehouse import create_warehouse_engine, ensure_warehouse
+
+        ensure_warehouse(create_warehouse_engine(settings_in_task().warehouse_url))
+        return list(results)
+
+    publish_staging(replay.expand(delivery=list_deliveries()))
+
+
+ugc_replay_quarantine()
