@@ -172,7 +172,10 @@ def check_frame(table: RawTable, arrow: pa.Table, references: References) -> pd.
         con.execute("set TimeZone = 'UTC'")
         con.register("parsed", arrow.drop_columns(["raw_record"]).append_column(
             "__row", pa.array(range(arrow.num_rows), pa.int64())))
-        exprs = [sql_ident(c.name) for c in table.columns]
+        # Only what an expectation reads: required fields, in-set values, keys (not free text).
+        plain = {c.name for c in table.columns if c.required}
+        plain |= {r.columns[0] for r in table.rules if r.kind == "in_set" and not r.ignore_case}
+        exprs = [sql_ident(c.name) for c in table.columns if c.name in plain]
         for c in table.columns:
             v = sql_ident(c.name)
             if c.type in _VALUE:
