@@ -84,7 +84,9 @@ class Settings:
             landing_uri=values["UGC_LANDING_URI"] or DEFAULT_LANDING_URI,
             warehouse_url=values["UGC_WAREHOUSE_URL"] or DEFAULT_WAREHOUSE_URL,
             timezone=values["UGC_TIMEZONE"] or DEFAULT_TIMEZONE,
-            gx_dir=DEFAULT_GX_DIR if values["UGC_GX_DIR"] is None else values["UGC_GX_DIR"],
+            # UGC_GX_DIR set but empty means "validate in memory" (what Settings(gx_dir="") says).
+            gx_dir=values["UGC_GX_DIR"] if values["UGC_GX_DIR"] is not None
+            else (environ["UGC_GX_DIR"] if "UGC_GX_DIR" in environ else DEFAULT_GX_DIR),
             max_rejected_share=values["UGC_MAX_REJECTED_SHARE"] or "",
         )
 

@@ -53,6 +53,8 @@ resolved as (
                  attributed.sku) as resolved_sku,
         coalesce(sku_match.brand, gtin_match.brand, stores.brand, campaigns.brand) as brand,
         stores.store_id,
+        -- the ambassador behind a platform account, when the roster knows the handle
+        coalesce(attributed.ambassador_id, by_handle.ambassador_id) as resolved_ambassador_id,
         coalesce(
             attributed.author_followers,
             channels.subscriber_count,
@@ -87,8 +89,8 @@ final as (
         resolved_sku as sku,
         store_id,
         attributed_campaign_id as campaign_id,
-        ambassador_id,
-        coalesce(ambassador_id, platform || ':' || coalesce(author_id, author_handle, item_id)) as author_key,
+        resolved_ambassador_id as ambassador_id,
+        coalesce(resolved_ambassador_id, platform || ':' || coalesce(author_id, author_handle, item_id)) as author_key,
         followers,
         case
             when followers is null then 'unknown'

@@ -1,5 +1,6 @@
 -- Instagram media with lifetime insights, one row per delivered version.
--- A missing insight stays NULL (unknown); views replaces the deprecated impressions.
+-- A missing insight stays NULL (unknown); views replaces the deprecated impressions, which is
+-- read only where views is absent.
 select
     'instagram_media' as source,
     'instagram' as platform,
@@ -36,7 +37,7 @@ select
         else 'photo'
     end as content_type,
     ugc_hashtag_text(caption) as hashtag_text,
-    cast(views as bigint) as views,
+    cast(coalesce(views, impressions) as bigint) as views,  -- impressions: older media, before views
     cast(like_count as bigint) as likes,
     cast(comments_count as bigint) as comments,
     cast(shares as bigint) as shares,

@@ -2,7 +2,8 @@
 
 Gotchas: timestamps use a ``+0000`` offset; metrics are lifetime totals that grow between
 deliveries; insights are a list of named metrics nested in each media, and a metric that is not
-there is unknown (NULL), never 0; ``views`` replaces the deprecated ``impressions``.
+there is unknown (NULL), never 0; ``views`` replaces the deprecated ``impressions``, which older
+media still report: staging takes ``views``, else ``impressions`` (contract: "views/impressions").
 """
 
 from ugc_pipeline.sources.base import RawTable, Source, col, in_set, non_negative
@@ -30,7 +31,8 @@ SOURCE = Source(
             rules=(
                 in_set("media_type", "IMAGE", "VIDEO", "CAROUSEL_ALBUM"),
                 in_set("media_product_type", "FEED", "REELS", "STORY", "AD"),
-                *non_negative("followers_count", "like_count", "comments_count", "reach", "views", "saved", "shares"),
+                *non_negative("followers_count", "like_count", "comments_count", "reach", "views", "impressions", "saved",
+                              "shares"),
             ),
             description="One Instagram media per delivered version (metrics grow between versions).",
             columns=(
@@ -47,6 +49,7 @@ SOURCE = Source(
                 col("comments_count", "$.comments_count", "int"),
                 col("reach", type="int", sql=_insight("reach")),
                 col("views", type="int", sql=_insight("views")),
+                col("impressions", type="int", sql=_insight("impressions"), doc="deprecated; read where views is absent"),
                 col("saved", type="int", sql=_insight("saved")),
                 col("shares", type="int", sql=_insight("shares")),
             ),
