@@ -17,9 +17,11 @@ delivery is considered broken: ``DeliveryError`` names the file, the expectation
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -217,27 +219,42 @@ def check_frame(table: RawTable, arrow: pa.Table, references: References) -> pd.
 
 # -- running GX -------------------------------------------------------------------------------
 
-_CONTEXTS: dict[str | None, object] = {}
+_EPHEMERAL: list[object] = []
 
 
 def _gx_context(gx_dir: str | None):
-    """A file-backed GX context under ``gx_dir`` (suites, results and Data Docs), else in memory;
-    one per process and folder."""
-    if gx_dir in _CONTEXTS:
-        return _CONTEXTS[gx_dir]
+    """A file-backed GX context under ``gx_dir`` (suites, results and Data Docs), read afresh
+    (other processes write the same project), else one in-memory context per process."""
+    if not gx_dir and _EPHEMERAL:
+        return _EPHEMERAL[0]
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     if gx_dir:
-        Path(gx_dir).mkdir(parents=True, exist_ok=True)
         context = gx.get_context(mode="file", project_root_dir=gx_dir)
     else:
         context = gx.get_context(mode="ephemeral")
+        _EPHEMERAL.append(context)
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    _CONTEXTS[gx_dir] = context
     return context
+
+
+@contextmanager
+def _project_lock(gx_dir: str | None):
+    """GX's file project (great_expectations.yml, stores, Data Docs) is not safe for concurrent
+    writers: tasks validating in parallel (Celery, LocalExecutor) take turns on it."""
+    if not gx_dir:
+        yield
+        return
+    Path(gx_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(gx_dir) / ".ugc-validation.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def run_suite(table: RawTable, checks: list[Check], frame: pd.DataFrame, gx_dir: str | None,
@@ -245,7 +262,12 @@ def run_suite(table: RawTable, checks: list[Check], frame: pd.DataFrame, gx_dir:
     """Run the table's suite on the frame; returns the per-expectation results and the Data Docs URL."""
     import great_expectations as gx
 
-    context = _gx_context(gx_dir)
+    with _project_lock(gx_dir):
+        return _run_suite(gx, _gx_context(gx_dir), table, checks, frame, gx_dir, run_name)
+
+
+def _run_suite(gx, context, table: RawTable, checks: list[Check], frame: pd.DataFrame, gx_dir: str | None,
+               run_name: str) -> tuple[list, str | None]:
     datasource = context.data_sources.add_or_update_pandas("ugc_landing")
     try:
         asset = datasource.get_asset(table.name)
