@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import Param, dag, task
-
 from ugc_pipeline.airflow_support import layer_assets
 from ugc_pipeline.settings import WAREHOUSE_POOL
 

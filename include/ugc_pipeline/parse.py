@@ -94,8 +94,9 @@ def _file_format(source: Source, file: LandedFile) -> str:
     return fmt
 
 
-def _first_error_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:300]
+def _first_error_line(exc: Exception, file: LandedFile | None = None) -> str:
+    text = str(exc).strip().splitlines()[0][:300]
+    return text.replace(file.path, file.name) if file else text  # no machine path in messages
 
 
 class DeliveryParser:
@@ -132,7 +133,7 @@ class DeliveryParser:
                     try:
                         self._add_csv(file)
                     except duckdb.Error as exc:
-                        raise DeliveryError(f"{file.name}: cannot be read as csv: {_first_error_line(exc)}") from None
+                        raise DeliveryError(f"{file.name}: cannot be read as csv: {_first_error_line(exc, file)}") from None
             else:
                 self._add_json(group, fmt)
 
@@ -155,7 +156,7 @@ class DeliveryParser:
                 try:
                     self.con.execute(f"select count(*) from read_json_objects($p, format='{layout}')", {"p": file.path})
                 except duckdb.Error as exc:
-                    raise DeliveryError(f"{file.name}: cannot be read as {fmt}: {_first_error_line(exc)}") from None
+                    raise DeliveryError(f"{file.name}: cannot be read as {fmt}: {_first_error_line(exc, file)}") from None
             raise
         empty = self.con.execute(
             "select name from delivery_files where name not in (select name from docs) order by name").fetchall()

@@ -76,8 +76,11 @@ def ingest_source(source_name: str, delivery_date: date, settings: Settings, run
                 log.info("validation of %s %s\n%s", source.name, delivery_date, table.summary())
                 if table.data_docs:
                     log.info("GX Data Docs: %s", table.data_docs)
+            # A failed run's record still says how much was read (nothing is loaded or quarantined).
+            result.records_read = sum(t.records_read for t in validated.values())
             validation.check_rejected_share(
                 source, validated, settings.rejected_share_threshold(source.name, source.max_rejected_share))
+            result.records_read = 0  # counted again as the tables load
             with engine.begin() as conn:
                 for table in validated.values():
                     result.records_read += table.records_read

@@ -36,14 +36,19 @@ from ugc_pipeline.sources.base import RawTable, Rule, Source
 
 log = logging.getLogger(__name__)
 
+_INT = "case when regexp_full_match(trim({v}), '[+-]?[0-9]+') then try_cast(trim({v}) as bigint) end"
+# A time outside 1900-2200 is not a real creation time (e.g. milliseconds sent as seconds).
+_SANE = "case when year({t}) between 1900 and 2200 then {t} end"
 _VALUE = {
-    "int": "try_cast(trim({v}) as bigint)",
+    "int": _INT,  # '4.5' is not an int (try_cast would round it)
     "float": "try_cast(trim({v}) as double)",
     "bool": "try_cast(trim({v}) as boolean)",
     # Timestamps are compared in UTC, as naive values (what pandas and GX handle everywhere).
-    "timestamp": "cast(timezone('UTC', try_cast(trim({v}) as timestamptz)) as timestamp)",
-    "unix_seconds": "cast(timezone('UTC', to_timestamp(try_cast(trim({v}) as bigint))) as timestamp)",
-    "date": "cast(try_cast(trim({v}) as date) as timestamp)",
+    "timestamp": _SANE.format(t="cast(timezone('UTC', try_cast(trim({v}) as timestamptz)) as timestamp)"),
+    # Seconds between 1900 and 2200 only (milliseconds sent as seconds would overflow).
+    "unix_seconds": "case when (" + _INT + ") between -2208988800 and 7258118400 "
+                    "then cast(timezone('UTC', to_timestamp(" + _INT + ")) as timestamp) end",
+    "date": _SANE.format(t="cast(try_cast(trim({v}) as date) as timestamp)"),
 }
 
 
@@ -111,8 +116,11 @@ def load_references(engine, source: Source) -> References:
 EXPORT_GRACE = timedelta(days=1)
 
 
-def _kpi_cutoff(delivery_date: date, tz: str) -> datetime:
-    """The latest creation time a delivery may hold, as naive UTC."""
+def _kpi_cutoff(delivery_date: date, tz: str, is_date: bool = False) -> datetime:
+    """The first creation time a delivery may NOT hold: naive UTC for timestamps; for calendar
+    dates (daily facts), the day itself, compared as a date."""
+    if is_date:
+        return datetime.combine(delivery_date + timedelta(days=1) + EXPORT_GRACE, time(0))
     local = datetime.combine(delivery_date + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz)) + EXPORT_GRACE
     return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
 
@@ -154,8 +162,10 @@ def build_checks(table: RawTable, source: Source, delivery_date: date, tz: str,
                             f"{'+'.join(table.key)} appears once per version in the delivery "
                             "(the last occurrence is kept)", show_value=False))
     if table.created_column:
+        is_date = table.column(table.created_column).type == "date"
         checks.append(Check(gxe.ExpectColumnValuesToBeBetween(
-            column=f"{table.created_column}__value", max_value=_kpi_cutoff(delivery_date, tz)),
+            column=f"{table.created_column}__value", strict_max=True,
+            max_value=_kpi_cutoff(delivery_date, tz, is_date)),
             f"{table.created_column} is not in the future of the delivery {delivery_date} "
             f"(at the latest {delivery_date + timedelta(days=1)} 23:59:59 {tz})"))
     return checks, notes
@@ -197,7 +207,8 @@ def check_frame(table: RawTable, arrow: pa.Table, references: References) -> pd.
                     name = "ref_" + ref.replace(".", "_")
                     if name not in {t[0] for t in con.execute("show tables").fetchall()}:
                         con.register(name, pa.table({"value": pa.array(sorted(references[ref]), pa.string())}))
-                    matched.append(f"{sql_ident(column)} in (select value from {name})")
+                    # coalesce: a blank identifier resolves nothing (NULL in ... is NULL, not false)
+                    matched.append(f"coalesce({sql_ident(column)} in (select value from {name}), false)")
                 present = " or ".join(f"{sql_ident(c)} is not null" for c in rule.columns)
                 shown = "coalesce(" + ", ".join(sql_ident(c) for c in rule.columns) + ")" if len(rule.columns) > 1 \
                     else sql_ident(rule.columns[0])

@@ -3,7 +3,6 @@ runner exports them as environment variables, and each task loads them back."""
 
 from __future__ import annotations
 
-import pytest
 from ugc_pipeline.settings import SETTING_NAMES, Settings
 
 

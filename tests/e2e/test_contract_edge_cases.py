@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 from e2e_support import Run, by_key, fetch, make_settings
 from landing_builder import (
     CAMPAIGN,
