@@ -38,6 +38,11 @@ class TableSpec:
     grain: tuple[str, ...]
     columns: tuple[ColumnSpec, ...]
     sql: str | None  # the SELECT that fills it (marts), None for tables written by Python
+    # The grain is a unique key of the table (PostgreSQL: primary key, or UNIQUE NULLS NOT
+    # DISTINCT when a grain column is nullable; DuckDB: checked by the tests only).
+    unique_grain: bool = False
+    # Indexes for what analysts filter by (PostgreSQL only), each a tuple of columns.
+    indexes: tuple[tuple[str, ...], ...] = ()
 
     @property
     def qualified(self) -> str:
@@ -67,14 +72,24 @@ def _read_spec(yml: Path, schema: str) -> TableSpec:
                    nullable=not c.get("not_null", False))
         for c in meta["columns"]
     )
-    return TableSpec(
+    spec = TableSpec(
         schema=schema,
         name=meta["name"],
         description=meta.get("description", "").strip(),
         grain=tuple(meta.get("grain", ())),
         columns=columns,
         sql=sql_file.read_text(encoding="utf-8") if sql_file.exists() else None,
+        unique_grain=bool(meta.get("unique_grain", False)),
+        indexes=tuple(tuple(ix) for ix in meta.get("indexes", ())),
     )
+    names = set(spec.column_names)
+    for cols in (spec.grain, *spec.indexes):
+        unknown = [c for c in cols if c not in names]
+        if unknown:
+            raise ValueError(f"{yml}: grain or index names unknown columns {', '.join(unknown)}")
+    if spec.unique_grain and not spec.grain or any(not cols for cols in spec.indexes):
+        raise ValueError(f"{yml}: a unique grain or an index without columns")
+    return spec
 
 
 @cache

@@ -17,7 +17,7 @@ def data_dictionary() -> str:
     for schema in ("marts", "audit"):
         for spec in (s for s in catalog.table_specs().values() if s.schema == schema):
             out += [f"## `{spec.qualified}`", "", spec.description, "",
-                    f"Grain: one row per `{', '.join(spec.grain)}`.", "",
+                    f"Grain: one row per `{', '.join(spec.grain)}`.", *_keys(spec), "",
                     "| column | type | null | description |", "|---|---|---|---|"]
             out += [f"| `{c.name}` | {c.type} | {'yes' if c.nullable else 'no'} | {c.description} |"
                     for c in spec.columns]
@@ -25,13 +25,28 @@ def data_dictionary() -> str:
     out += ["## Raw layer (`raw.*`)", "",
             "One table per payload, one row per delivered record version, every native field kept as "
             "delivered text (blank = NULL), plus `delivery_date`, `source_file`, `record_number`, "
-            "`record_position`, `run_id`, `loaded_at`.", ""]
+            "`record_position`, `run_id`, `loaded_at`. PostgreSQL: primary key "
+            "`(delivery_date, source_file, record_number)` and an index on the record's native key "
+            "(below).", ""]
     for source in SOURCES.values():
         for table in source.tables:
-            out += [f"### `raw.{table.name}` (source folder `{source.name}`)", "", table.description, "",
+            key = f" Native key: `{', '.join(table.key)}`." if table.key else ""
+            out += [f"### `raw.{table.name}` (source folder `{source.name}`)", "", table.description + key, "",
                     "| column | native field | checked as | required |", "|---|---|---|---|"]
             for c in table.columns:
                 native = c.path or f"derived: {c.doc or 'see adapter'}"
                 out.append(f"| `{c.name}` | `{native}` | {c.type} | {'yes' if c.required else ''} |")
             out.append("")
     return "\n".join(out)
+
+
+def _keys(spec: catalog.TableSpec) -> list[str]:
+    """What PostgreSQL enforces and indexes (DuckDB gets no keys: see ugc_pipeline.dialects)."""
+    nullable = {c.name for c in spec.columns if c.nullable}
+    parts = []
+    if spec.unique_grain:
+        parts.append("the grain is the primary key" if not nullable & set(spec.grain) else
+                     "the grain is a unique key (`NULLS NOT DISTINCT`)")
+    if spec.indexes:
+        parts.append("indexes on " + ", ".join(f"`({', '.join(ix)})`" for ix in spec.indexes))
+    return ["", f"PostgreSQL: {'; '.join(parts)}."] if parts else []

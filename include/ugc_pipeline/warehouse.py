@@ -29,8 +29,14 @@ SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit", "meta")
 
 
 def create_warehouse_engine(url: str) -> Engine:
-    """An engine whose sessions count time in UTC. DuckDB connections are not pooled, so the
-    file is released as soon as a task is done with it."""
+    """An engine whose sessions count time in UTC. Connections are not pooled: a task opens a
+    few, and a DuckDB file is released as soon as the task is done with it.
+
+    ``url`` is a SQLAlchemy URL (``duckdb:///...``, ``postgresql+psycopg://...``; a bare
+    ``postgresql://`` or ``postgres://`` uses psycopg 3) or ``airflow://<conn_id>``: the Airflow
+    connection of that id (a ``postgres`` connection, or any whose URI SQLAlchemy reads).
+    """
+    url = resolve_warehouse_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "duckdb":
         database = parsed.database
@@ -45,13 +51,54 @@ def create_warehouse_engine(url: str) -> Engine:
             dbapi_connection.execute("set TimeZone = 'UTC'")
 
         return engine
-    if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
+    if parsed.get_backend_name() in ("postgresql", "postgres"):
+        driver = parsed.get_driver_name() if "+" in parsed.drivername else "psycopg"
+        parsed = parsed.set(drivername=f"postgresql+{driver}")  # SQLAlchemy 2 dropped "postgres://"
+        options = " ".join(filter(None, ["-c timezone=UTC", parsed.query.get("options")]))
+        parsed = parsed.difference_update_query(["options"])
+        return create_engine(parsed, poolclass=NullPool, connect_args={
+            "options": options, "client_encoding": "utf8", "application_name": "ugc_pipeline"})
     return create_engine(url)
+
+
+# libpq parameters an Airflow postgres connection may carry in its extras.
+_LIBPQ_EXTRAS = {"sslmode", "sslcert", "sslkey", "sslrootcert", "sslcrl", "sslpassword", "sslnegotiation",
+                 "connect_timeout", "application_name", "options", "target_session_attrs", "keepalives",
+                 "keepalives_idle", "keepalives_interval", "keepalives_count", "gssencmode", "channel_binding"}
+
+
+def resolve_warehouse_url(url: str) -> str:
+    """``airflow://<conn_id>`` -> the SQLAlchemy URL of that Airflow connection; others unchanged.
+
+    A ``postgres`` connection becomes ``postgresql+psycopg://login:password@host:port/schema``
+    with its libpq extras (``sslmode``...) as query parameters; any other connection type is
+    taken as ``Connection.get_uri()`` (e.g. a ``duckdb`` connection).
+    """
+    if not url.startswith("airflow://"):
+        return url
+    conn_id = url.removeprefix("airflow://").strip("/")
+    from airflow.sdk import Connection
+
+    conn = Connection.get(conn_id)
+    if (conn.conn_type or "").lower() in ("postgres", "postgresql"):
+        from sqlalchemy.engine import URL
+
+        extras = {k: str(v) for k, v in (conn.extra_dejson or {}).items() if k in _LIBPQ_EXTRAS}
+        return URL.create("postgresql+psycopg", username=conn.login or None, password=conn.password or None,
+                          host=conn.host or None, port=conn.port or None, database=conn.schema or None,
+                          query=extras).render_as_string(hide_password=False)
+    return conn.get_uri()
 
 
 def raw_columns(table: RawTable) -> list[str]:
     return ["delivery_date", *META_COLUMNS, "run_id", "loaded_at", *(c.name for c in table.columns)]
+
+
+# The primary key of every raw table: one row per delivered record (a record's number is unique
+# in its file); RawTable.key, the record's native identity, gets an index beside it.
+RAW_KEY = ("delivery_date", "source_file", "record_number")
+# The advisory lock that serialises DDL (tables, keys, functions, views) and mart rebuilds.
+DDL_LOCK = "ddl"
 
 
 def _raw_ddl(table: RawTable, d: dialects.Dialect) -> str:
@@ -73,36 +120,81 @@ def _table_ddl(spec: catalog.TableSpec, d: dialects.Dialect) -> str:
     return f"create table if not exists {spec.qualified} (\n  " + ",\n  ".join(cols) + "\n)"
 
 
+def ddl_plan(d: dialects.Dialect) -> list[tuple[str, str]]:
+    """Every table, key and index of the warehouse, in creation order, as (qualified name of the
+    relation that exists once the statement has run, statement). Keys and indexes are separate
+    statements, so that a table created before they were declared gets them too."""
+    plan = [("meta.pipeline_settings",
+             f"create table if not exists meta.pipeline_settings (timezone {d.type('text')} not null)")]
+
+    def keys(schema: str, table: str, unique: tuple[str, ...], nullable: bool, indexes) -> None:
+        for ddl in (d.key_ddl(schema, table, unique, nullable) if unique else None,
+                    *(d.index_ddl(schema, table, cols) for cols in indexes)):
+            if ddl:
+                plan.append((f"{schema}.{ddl[0]}", ddl[1]))
+
+    for table in raw_tables():
+        plan.append((f"raw.{table.name}", _raw_ddl(table, d)))
+        keys("raw", table.name, RAW_KEY, False, [table.key] if table.key else [])
+    for spec in catalog.table_specs().values():
+        plan.append((spec.qualified, _table_ddl(spec, d)))
+        nullable = {c.name for c in spec.columns if c.nullable}
+        keys(spec.schema, spec.name, spec.grain if spec.unique_grain else (),
+             any(c in nullable for c in spec.grain), spec.indexes)
+    return plan
+
+
 def ensure_warehouse(engine: Engine, views: bool = True) -> None:
-    """Create what is missing (schemas, raw, audit and mart tables) and, unless ``views`` is
-    False (ingest tasks only need the tables), refresh the helper functions and the views."""
+    """Create what is missing (schemas, raw, audit and mart tables, their keys and indexes) and,
+    unless ``views`` is False (ingest tasks only need the tables), refresh the helper functions
+    and the views.
+
+    Several tasks may run this at once on PostgreSQL (the pool has several slots there), and
+    concurrent ``create ... if not exists`` of the same object can fail on the catalogs' unique
+    indexes; so the DDL runs under an advisory lock, and an ingest task that finds every table
+    already there returns without taking it.
+    """
     d = dialects.for_engine(engine)
+    plan = ddl_plan(d)
+    if not views:
+        with engine.connect() as conn:
+            d.check_server(conn)
+            existing = d.existing_relations(conn, SCHEMAS)
+        if all(name in existing for name, _ in plan):
+            return
     with engine.begin() as conn:
+        d.check_server(conn)
+        d.lock(conn, DDL_LOCK)
         for schema in SCHEMAS:
             conn.exec_driver_sql(f"create schema if not exists {schema}")
-        conn.exec_driver_sql(
-            f"create table if not exists meta.pipeline_settings (timezone {d.type('text')} not null)")
-        for table in raw_tables():
-            conn.exec_driver_sql(_raw_ddl(table, d))
-        for spec in catalog.table_specs().values():
-            conn.exec_driver_sql(_table_ddl(spec, d))
+        existing = d.existing_relations(conn, SCHEMAS)
+        for name, statement in plan:
+            if name not in existing:
+                conn.exec_driver_sql(statement)
         if not views:
             return
         for statement in catalog.dialect_sql(d.name):
             conn.exec_driver_sql(statement)
         for model in catalog.view_models():
-            conn.exec_driver_sql(d.create_view(model.qualified, model.sql))
+            d.replace_view(conn, model.qualified, model.sql)
 
 
 def set_timezone(conn: Connection, tz: str) -> None:
     """The KPI calendar the views use (``ugc_local_date``), stored as data, bound as a value."""
     conn.execute(text("delete from meta.pipeline_settings"))
     conn.execute(text("insert into meta.pipeline_settings (timezone) values (:tz)"), {"tz": tz})
+    dialects.for_connection(conn).set_kpi_timezone(conn, tz)
 
 
 def replace_delivery(conn: Connection, table: RawTable, delivery_date: date, rows: pa.Table,
                      run_id: str) -> int:
-    """Replace one delivery of one raw table (re-running a day changes nothing)."""
+    """Replace one delivery of one raw table (re-running a day changes nothing).
+
+    Two loads of the same delivery at once (a manual rerun beside the scheduled run) queue on a
+    lock of (table, day), taken before the delete: the second deletes what the first loaded.
+    """
+    d = dialects.for_connection(conn)
+    d.lock(conn, f"raw.{table.name}", delivery_date)
     conn.execute(text(f"delete from raw.{table.name} where delivery_date = :d"), {"d": delivery_date})
     if rows.num_rows == 0:
         return 0
@@ -110,13 +202,18 @@ def replace_delivery(conn: Connection, table: RawTable, delivery_date: date, row
     rows = (rows.append_column("delivery_date", pa.repeat(pa.scalar(delivery_date, pa.date32()), n))
                 .append_column("run_id", pa.repeat(pa.scalar(run_id, pa.string()), n))
                 .append_column("loaded_at", pa.repeat(pa.scalar(datetime.now(UTC)), n)))
-    dialects.for_connection(conn).load_frame(conn, f"raw.{table.name}", rows.select(raw_columns(table)))
+    d.load_frame(conn, f"raw.{table.name}", rows.select(raw_columns(table)))
     return n
 
 
 def replace_rejects(conn: Connection, source: str, delivery_date: date, rejects: pd.DataFrame,
                     run_id: str) -> None:
-    """The quarantine of one delivery of one source: the latest run's verdict replaces earlier ones."""
+    """The quarantine of one delivery of one source: the latest run's verdict replaces earlier ones.
+
+    The table is shared by every source: concurrent sources delete and insert disjoint rows (no
+    unique key to contend on); two runs of the same source and day queue on a lock."""
+    d = dialects.for_connection(conn)
+    d.lock(conn, f"audit.rejected_records:{source}", delivery_date)
     conn.execute(text("delete from audit.rejected_records where source = :s and delivery_date = :d"),
                  {"s": source, "d": delivery_date})
     if rejects.empty:
@@ -127,10 +224,12 @@ def replace_rejects(conn: Connection, source: str, delivery_date: date, rejects:
     frame["run_id"] = run_id
     frame["rejected_at"] = datetime.now(UTC)
     spec = catalog.table_specs()["audit.rejected_records"]
-    dialects.for_connection(conn).load_frame(conn, spec.qualified, frame[spec.column_names])
+    d.load_frame(conn, spec.qualified, frame[spec.column_names])
 
 
 def record_run(engine: Engine, row: dict) -> None:
+    """Append one row to the run history (its own short transaction: an insert only, so
+    concurrent tasks never wait on each other)."""
     spec = catalog.table_specs()["audit.pipeline_runs"]
     cols = spec.column_names
     with engine.begin() as conn:
@@ -141,16 +240,29 @@ def record_run(engine: Engine, row: dict) -> None:
 
 def rebuild_marts(engine: Engine, tz: str, marts: Iterable[catalog.TableSpec] | None = None) -> dict[str, int]:
     """Rebuild the marts from the views in one transaction: readers see the old marts or the new
-    ones, never a half-built state, and a failure leaves them as they were."""
+    ones, never a half-built state, and a failure leaves them as they were.
+
+    Every mart is emptied with DELETE, not TRUNCATE, and refilled in the same transaction: under
+    MVCC a reader keeps seeing the previous rows until the commit, whereas TRUNCATE takes an
+    ACCESS EXCLUSIVE lock (readers would queue behind the whole rebuild) and is not MVCC-safe
+    (a reader whose snapshot predates it would see the table empty). On PostgreSQL the
+    transaction is REPEATABLE READ, so that every mart is built from one snapshot of the raw
+    layer even while ingest tasks commit, and rebuilds and DDL are serialised by a lock taken
+    before that snapshot.
+    """
+    d = dialects.for_engine(engine)
     counts = {}
-    with engine.begin() as conn:
-        set_timezone(conn, tz)
-        for spec in marts or catalog.mart_specs():
-            cols = ", ".join(sql_ident(c) for c in spec.column_names)
-            conn.exec_driver_sql(f"delete from {spec.qualified}")
-            conn.exec_driver_sql(
-                f"insert into {spec.qualified} ({cols}) select {cols} from ({spec.sql.rstrip().rstrip(';')}) as model")
-            counts[spec.qualified] = conn.execute(text(f"select count(*) from {spec.qualified}")).scalar_one()
+    with engine.connect() as conn, d.session_lock(conn, DDL_LOCK):
+        if d.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            set_timezone(conn, tz)
+            for spec in marts or catalog.mart_specs():
+                cols = ", ".join(sql_ident(c) for c in spec.column_names)
+                conn.exec_driver_sql(f"delete from {spec.qualified}")
+                conn.exec_driver_sql(
+                    f"insert into {spec.qualified} ({cols}) select {cols} from ({spec.sql.rstrip().rstrip(';')}) as model")
+                counts[spec.qualified] = conn.execute(text(f"select count(*) from {spec.qualified}")).scalar_one()
     return counts
 
 
