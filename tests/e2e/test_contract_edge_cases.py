@@ -1,4 +1,4 @@
-"""Contract points (/work/shared/CONTRACT.md) shown on a tiny landing zone each: the hand-made
+"""Contract points (the data contract, shared/CONTRACT.md) shown on a tiny landing zone each: the hand-made
 business tables of ``landing_builder`` plus the few records that show the point. Those the
 pipeline does not meet are marked xfail(strict=True): they start passing (and then fail as
 XPASS) when fixed."""
