@@ -30,16 +30,6 @@ log = logging.getLogger(__name__)
 META_COLUMNS = ("source_file", "record_number", "record_position")
 FORMAT_BY_EXTENSION = {".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv"}
 
-_TRY_CAST = {
-    "int": "try_cast(trim({v}) as bigint)",
-    "unix_seconds": "try_cast(trim({v}) as bigint)",
-    "float": "try_cast(trim({v}) as double)",
-    "bool": "try_cast(trim({v}) as boolean)",
-    "timestamp": "try_cast(trim({v}) as timestamptz)",
-    "date": "try_cast(trim({v}) as date)",
-}
-
-
 class DeliveryError(Exception):
     """A delivered file (or a whole delivery) cannot be used; the message names the file."""
 
