@@ -17,7 +17,15 @@ DEFAULT_WAREHOUSE_URL = "duckdb:///data/warehouse.duckdb"
 DEFAULT_TIMEZONE = "Europe/Paris"
 DEFAULT_GX_DIR = "./data/gx"
 
-SETTING_NAMES = ("UGC_LANDING_URI", "UGC_WAREHOUSE_URL", "UGC_TIMEZONE", "UGC_GX_DIR", "UGC_MAX_REJECTED_SHARE")
+SETTING_NAMES = ("UGC_LANDING_URI", "UGC_WAREHOUSE_URL", "UGC_TIMEZONE", "UGC_GX_DIR", "UGC_MAX_REJECTED_SHARE",
+                 "UGC_PULL_SOURCES", "UGC_PULL_LOOKBACK_DAYS", "UGC_PULL_REPULL_DAYS", "UGC_PULL_MAX_RETRIES")
+
+# Pulling the exports from the platforms' APIs (ugc_pipeline.extract): how far back an incremental
+# pull looks before its cursor (late edits), how many days of posts are pulled again (growing
+# metrics), how often a throttled or failing request is retried before the task gives up.
+DEFAULT_PULL_LOOKBACK_DAYS = 3
+DEFAULT_PULL_REPULL_DAYS = 28
+DEFAULT_PULL_MAX_RETRIES = 5
 
 # Airflow pool that serialises every task writing the warehouse (DuckDB allows one writer).
 WAREHOUSE_POOL = "ugc_warehouse"
@@ -37,6 +45,13 @@ class Settings:
     gx_dir: str = ""
     # Per-source rejected-share thresholds: "0.1" for every source, or "yotpo_reviews=0.05,retailer_reviews=0.2".
     max_rejected_share: str = ""
+    # Sources pulled from their API by the ingest DAG (comma-separated source names); the others
+    # are dropped into the landing zone by something else. Decides the DAG's shape, so the DAG
+    # file reads it from the environment (``pull_sources_from_env``), never from a Variable.
+    pull_sources: str = ""
+    pull_lookback_days: int = DEFAULT_PULL_LOOKBACK_DAYS
+    pull_repull_days: int = DEFAULT_PULL_REPULL_DAYS
+    pull_max_retries: int = DEFAULT_PULL_MAX_RETRIES
 
     def __post_init__(self) -> None:
         try:
@@ -48,6 +63,17 @@ class Settings:
         if not self.landing_uri:
             raise SettingsError("UGC_LANDING_URI is empty")
         self._thresholds()  # fail early on a malformed UGC_MAX_REJECTED_SHARE
+        parse_pull_sources(self.pull_sources)
+        for name, value in (("UGC_PULL_LOOKBACK_DAYS", self.pull_lookback_days),
+                            ("UGC_PULL_REPULL_DAYS", self.pull_repull_days),
+                            ("UGC_PULL_MAX_RETRIES", self.pull_max_retries)):
+            if not isinstance(value, int) or value < 0:
+                raise SettingsError(f"{name}={value!r} is not a whole number >= 0")
+
+    @property
+    def pulled(self) -> tuple[str, ...]:
+        """The sources the ingest DAG pulls from their API before loading them."""
+        return parse_pull_sources(self.pull_sources)
 
     def _thresholds(self) -> dict[str | None, float]:
         out: dict[str | None, float] = {}
@@ -88,6 +114,10 @@ class Settings:
             gx_dir=values["UGC_GX_DIR"] if values["UGC_GX_DIR"] is not None
             else (environ["UGC_GX_DIR"] if "UGC_GX_DIR" in environ else DEFAULT_GX_DIR),
             max_rejected_share=values["UGC_MAX_REJECTED_SHARE"] or "",
+            pull_sources=values["UGC_PULL_SOURCES"] or "",
+            pull_lookback_days=_whole(values, "UGC_PULL_LOOKBACK_DAYS", DEFAULT_PULL_LOOKBACK_DAYS),
+            pull_repull_days=_whole(values, "UGC_PULL_REPULL_DAYS", DEFAULT_PULL_REPULL_DAYS),
+            pull_max_retries=_whole(values, "UGC_PULL_MAX_RETRIES", DEFAULT_PULL_MAX_RETRIES),
         )
 
     def describe(self) -> str:
@@ -95,4 +125,32 @@ class Settings:
         from sqlalchemy.engine import make_url
 
         url = make_url(self.warehouse_url).render_as_string(hide_password=True)
-        return f"landing={self.landing_uri} warehouse={url} timezone={self.timezone}"
+        pulled = f" pulled={','.join(self.pulled)}" if self.pulled else ""
+        return f"landing={self.landing_uri} warehouse={url} timezone={self.timezone}{pulled}"
+
+
+def _whole(values: Mapping[str, str | None], name: str, default: int) -> int:
+    raw = values.get(name)
+    if raw is None or not str(raw).strip():
+        return default
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+
+
+def parse_pull_sources(value: str) -> tuple[str, ...]:
+    """``UGC_PULL_SOURCES``: comma-separated names of sources that have an extractor."""
+    from ugc_pipeline.sources import PULLABLE
+
+    names = tuple(dict.fromkeys(n.strip() for n in (value or "").split(",") if n.strip()))
+    unknown = [n for n in names if n not in PULLABLE]
+    if unknown:
+        raise SettingsError(f"UGC_PULL_SOURCES: {', '.join(unknown)} cannot be pulled; "
+                            f"sources with an extractor: {', '.join(PULLABLE)}")
+    return names
+
+
+def pull_sources_from_env() -> tuple[str, ...]:
+    """For the DAG file at parse time: the pulled sources, from the environment only (no I/O)."""
+    return parse_pull_sources(os.environ.get("UGC_PULL_SOURCES", ""))
