@@ -38,3 +38,15 @@ def landed(landing: Path, source: str, day: date = DAY) -> dict[str, bytes]:
     folder = landing / source / day.isoformat()
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())
             if p.is_file() and not p.name.startswith((".", "_"))} if folder.is_dir() else {}
+
+
+def parsed(landing: Path, source: str, day: date = DAY) -> dict:
+    """What the loader makes of a pulled day folder: raw table name -> rows (a DataFrame), through
+    the source's adapter, exactly as the ingest task parses a delivery."""
+    from ugc_pipeline.landing import Landing
+    from ugc_pipeline.parse import parse_delivery
+    from ugc_pipeline.sources import get_source
+
+    zone = Landing(str(landing))
+    return {name: table.rows for name, table in
+            parse_delivery(get_source(source), zone, zone.files(source, day)).items()}

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import DAY, connection, landed
+from conftest import DAY, connection, landed, parsed
 from standins import YotpoStandIn, api_json
 from ugc_pipeline.extract import PullError, TransientPullError, pull_record, pull_source, read_cursors
 from ugc_pipeline.landing import Landing
@@ -133,3 +133,13 @@ def test_an_error_page_served_with_200_stops_the_pull(landing, settings):
         with pytest.raises(PullError, match="unexpected page shape.*Internal error"):
             pull_source("yotpo_reviews", DAY, settings, creds(api))
     assert landed(landing, "yotpo_reviews") == {}
+
+
+def test_the_loader_reads_the_pulled_pages(landing, settings):
+    data = reviews(5)
+    data[2]["deleted"] = True
+    with YotpoStandIn(APP, TOKEN, data) as api:
+        pull_source("yotpo_reviews", DAY, settings, creds(api))
+    rows = parsed(landing, "yotpo_reviews")["yotpo_reviews"]
+    assert sorted(rows["review_id"]) == [str(r["id"]) for r in data]
+    assert rows.set_index("review_id").loc["1002", "is_deleted"] == "true"
