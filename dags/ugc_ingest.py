@@ -17,6 +17,13 @@ it into the warehouse's **raw** layer; D is the run's data interval day in `UGC_
   emits the **staging** asset; the `ugc_marts` DAG is scheduled on it.
 - A broken export fails its task at once with a one-line error naming the file (no retry: the
   file must be fixed and re-delivered); other errors (storage, network) are retried twice.
+- Sources listed in `UGC_PULL_SOURCES` are **pulled** from their platform's API first: a
+  `pull_<source>` task writes the day's response pages, byte for byte, into the source's day
+  folder (credentials from the source's Airflow connection; incremental from a saved cursor, with
+  a lookback window; resumes after a crash; a complete day is not pulled again unless the
+  `force_pull` param is set). Its `ingest_<source>` task then loads the folder as it loads a
+  dropped delivery, and refuses a day whose pull did not complete. The other sources are dropped
+  into the landing zone by something else and have no pull task.
 - Reprocess a day: trigger with the `delivery_date` param (YYYY-MM-DD). A manual run without a
   logical date and without the param processes the last complete day.
 """
@@ -26,10 +33,11 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, TriggerRule, cross_downstream, dag, task
 from ugc_pipeline.airflow_support import layer_assets, schedule_timezone
-from ugc_pipeline.settings import WAREHOUSE_POOL
+from ugc_pipeline.settings import WAREHOUSE_POOL, pull_sources_from_env
 from ugc_pipeline.sources import SOURCES
 
 RAW, STAGING, _ = layer_assets()
+PULLED = pull_sources_from_env()  # the environment decides the DAG's shape (no I/O, no Variable)
 
 
 @dag(
@@ -41,7 +49,9 @@ RAW, STAGING, _ = layer_assets()
     max_active_runs=1,
     default_args={"owner": "data-engineering", "retries": 2, "retry_delay": pendulum.duration(minutes=5)},
     params={"delivery_date": Param(None, type=["null", "string"], format="date",
-                                   description="Process this delivery day instead of the run's day.")},
+                                   description="Process this delivery day instead of the run's day."),
+            "force_pull": Param(False, type="boolean",
+                                description="Pull the day again even if an earlier pull completed (pulled sources).")},
     tags=["ugc", "ingest", "raw"],
 )
 def ugc_ingest():
@@ -51,6 +61,13 @@ def ugc_ingest():
         from ugc_pipeline.airflow_support import run_ingest_task
 
         return run_ingest_task(source, context)
+
+    @task
+    def pull(source: str, **context) -> dict:
+        """Pull one source's pages of the day from its API into the landing zone."""
+        from ugc_pipeline.airflow_support import run_pull_task
+
+        return run_pull_task(source, context)
 
     @task(pool=WAREHOUSE_POOL, outlets=[STAGING])
     def publish_staging(results: list[dict]) -> dict:
@@ -64,10 +81,12 @@ def ugc_ingest():
     # Business snapshots first: the other sources' records are checked against them. The other
     # sources still run if a snapshot fails (checked against what was loaded before).
     references = [ingest.override(task_id=f"ingest_{n}")(source=n) for n, s in SOURCES.items() if s.is_reference]
-    others = [ingest.override(task_id=f"ingest_{n}", trigger_rule=TriggerRule.ALL_DONE)(source=n)
-              for n, s in SOURCES.items() if not s.is_reference]
-    cross_downstream(references, others)
-    publish_staging(references + others)
-
+    others = {n: ingest.override(task_id=f"ingest_{n}", trigger_rule=TriggerRule.ALL_DONE)(source=n)
+              for n, s in SOURCES.items() if not s.is_reference}
+    cross_downstream(references, list(others.values()))
+    # A pulled source's load waits for its pull, and runs even when the pull failed, to record it.
+    for name in PULLED:
+        pull.override(task_id=f"pull_{name}")(source=name) >> others[name]
+    publish_staging(references + list(others.values()))
 
 ugc_ingest()

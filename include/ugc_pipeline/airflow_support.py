@@ -102,6 +102,26 @@ def run_ingest_task(source: str, context: dict[str, Any]) -> dict:
             "records_rejected": result.records_rejected}
 
 
+def run_pull_task(source: str, context: dict[str, Any]) -> dict:
+    """Body of a ``pull_<source>`` task: the day's pages from the platform's API into the landing
+    zone. Credentials come from the source's Airflow connection (their secrets are masked in the
+    logs); an expired token or a deprecated field fails at once, throttling and 5xx that outlast
+    the HTTP retries fail the try, and the next try resumes from the last landed page."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from ugc_pipeline.extract import Credentials, PullError, pull_source
+
+    settings = settings_in_task()
+    day = delivery_date_for(context, settings.timezone)
+    force = bool((context.get("params") or {}).get("force_pull"))
+    log.info("pulling %s for delivery day %s%s", source, day, " (forced: landed pages are replaced)" if force else "")
+    try:
+        result = pull_source(source, day, settings, Credentials.from_airflow, force=force)
+    except PullError as exc:
+        raise AirflowFailException(f"{source} {day}: {exc}") from None
+    return result.as_dict()  # counts and cursors only: never a token
+
+
 def quarantined_deliveries_task(context: dict[str, Any]) -> list[dict]:
     from ugc_pipeline.pipeline import quarantined_deliveries
 

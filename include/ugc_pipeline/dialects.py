@@ -146,7 +146,14 @@ class Dialect:
                 "select table_schema || '.' || table_name from information_schema.tables "
                 "where table_schema in (" + ", ".join(f":s{i}" for i in range(len(schemas))) + ")"),
                 {f"s{i}": s for i, s in enumerate(schemas)})
-        return {r[0] for r in rows}
+        found = {r[0] for r in rows}
+        # Columns too (``schema.table.column``), so that a column added to a table's YAML is added
+        # to a warehouse created before it (see warehouse.ddl_plan).
+        columns = conn.execute(text(
+            "select table_schema || '.' || table_name || '.' || column_name from information_schema.columns "
+            "where table_schema in (" + ", ".join(f":s{i}" for i in range(len(schemas))) + ")"),
+            {f"s{i}": s for i, s in enumerate(schemas)})
+        return found | {r[0] for r in columns}
 
     def check_server(self, conn: Connection) -> None:
         if self.name == "postgresql":

@@ -10,7 +10,8 @@ same way for every platform:
   number of times; 401/403 and other API errors stop at once (``PullError``) with the API's own
   message, every secret of the connection redacted;
 - **pages as delivered**: each response body is written byte for byte (never re-serialised: the
-  landing zone is the audit trail) to a hidden temporary name, then renamed into
+  landing zone is the audit trail; the only change is that a secret of the connection echoed in a
+  body, such as a token in a paging URL, is replaced by ``***``) to a hidden temporary name, then renamed into
   ``{landing}/{source}/{D}/`` (an object store's put is atomic by itself); page names are
   deterministic (stream and page number), so a rerun overwrites and never duplicates;
 - **a manifest** ``_pull.json`` in the day folder (hidden from the loader, which skips names that
@@ -140,6 +141,18 @@ class Redactor:
             text = text.replace(secret, "***")
         return text
 
+    def body(self, body: bytes) -> bytes:
+        """A response body without the connection's secrets (APIs echo tokens, e.g. the Graph
+        API's ``paging.next`` URLs): the one change ever made to a landed page. Only secrets of
+        12 characters or more, as written or URL-encoded, so that no data can match by chance."""
+        from urllib.parse import quote
+
+        for secret in self.secrets:
+            if len(secret) >= 12:
+                for form in {secret, quote(secret, safe="")}:
+                    body = body.replace(form.encode(), b"***")
+        return body
+
 
 # -- HTTP -----------------------------------------------------------------------------------------
 
@@ -163,8 +176,10 @@ class Http:
     """One pull's HTTP session: retries, counting, error classification, redaction.
 
     ``describe_error`` turns an error response into the API's own message (each API words its
-    errors differently); ``fatal`` may declare more responses fatal than 401/403 (e.g. the Graph
-    API's expired-token code 190 on a 400).
+    errors differently); ``classify`` may say which exception an error response raises where the
+    HTTP status alone misleads (the Graph API throttles with a 400, YouTube's exhausted quota is a
+    403 that no new token fixes): ``PullError`` stops the pull, ``TransientPullError`` lets Airflow
+    retry it later; None keeps the status's own rule.
     """
 
     redact: Redactor
@@ -173,6 +188,7 @@ class Http:
     timeout: float = 60.0
     max_retry_after: float = 300.0
     describe_error: Callable[[requests.Response], str] | None = None
+    classify: Callable[[requests.Response], type[Exception] | None] | None = None
     requests: int = 0
     retries: int = 0
 
@@ -203,6 +219,9 @@ class Http:
             return response
         detail = self.redact(self._detail(response))
         status = response.status_code
+        chosen = self.classify(response) if self.classify is not None else None
+        if chosen is not None:
+            raise chosen(f"{what}: HTTP {status}: {detail}")
         if status in (401, 403):
             raise PullError(f"{what}: HTTP {status}, the credentials were refused (expired or revoked token, "
                             f"or missing permission): {detail}")
@@ -295,6 +314,10 @@ class Extractor:
     def describe_error(self, response: requests.Response) -> str:
         return api_error_message(response)
 
+    def classify(self, response: requests.Response) -> type[Exception] | None:
+        """``PullError`` or ``TransientPullError`` for an error response the status misjudges."""
+        return None
+
     def page_name(self, stream: str, number: int, suffix: str) -> str:
         slug = re.sub(r"[^A-Za-z0-9.-]+", "-", stream).strip("-.") or "page"
         return f"{self.source}-{slug}-{number:04d}.{suffix}"
@@ -329,7 +352,8 @@ class DayFolder:
         return json.loads(self.fs.cat_file(path))
 
     def write_manifest(self, manifest: dict) -> None:
-        self.write(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())
+        # key order kept: the streams are pulled in the order the extractor gave, resumes included
+        self.write(MANIFEST, json.dumps(manifest, indent=2).encode())
 
     def clear(self) -> None:
         """Remove the day's pages and manifest (a forced re-pull)."""
@@ -427,14 +451,16 @@ def pull_source(source_name: str, delivery_date: date, settings: Settings,
 
     try:
         creds = get_credentials(extractor.conn_id)
-        http = Http(redact=Redactor(creds.secrets()), max_retries=int(creds.option("max_retries", settings.pull_max_retries)),
-                    backoff_factor=float(creds.option("backoff_factor", extractor.backoff_factor)),
-                    timeout=float(creds.option("timeout", 60)), describe_error=extractor.describe_error)
+        http = Http(redact=Redactor(creds.secrets()),
+                    max_retries=_number(creds, "max_retries", settings.pull_max_retries, int),
+                    backoff_factor=_number(creds, "backoff_factor", extractor.backoff_factor, float),
+                    timeout=_number(creds, "timeout", 60, float), describe_error=extractor.describe_error,
+                    classify=extractor.classify)
         ctx = PullContext(
             source=extractor.source, delivery_date=delivery_date,
             window_end=end_of_day(delivery_date, settings.timezone), creds=creds, http=http,
-            lookback=timedelta(days=int(creds.option("lookback_days", settings.pull_lookback_days))),
-            repull_days=int(creds.option("repull_days", settings.pull_repull_days)))
+            lookback=timedelta(days=_number(creds, "lookback_days", settings.pull_lookback_days, int)),
+            repull_days=_number(creds, "repull_days", settings.pull_repull_days, int))
         if not manifest["streams"]:  # first attempt: fix the streams and the window of this day
             saved = read_cursors(landing, extractor.source) if extractor.incremental else {}
             streams = extractor.streams(ctx)
@@ -449,7 +475,7 @@ def pull_source(source_name: str, delivery_date: date, settings: Settings,
             while not st["done"]:
                 page = extractor.fetch(ctx, stream, st["next"])
                 name = extractor.page_name(stream, st["pages"] + 1, page.suffix)
-                folder.write(name, page.body)
+                folder.write(name, http.redact.body(page.body))
                 st["pages"] += 1
                 st["next"], st["done"] = page.next, page.next is None
                 if page.cursor and (st["cursor"] is None or parse_time(page.cursor) > parse_time(st["cursor"])):
@@ -483,6 +509,18 @@ def pull_source(source_name: str, delivery_date: date, settings: Settings,
     result = _result(manifest, "pulled", t0)
     log.info(result.summary())
     return result
+
+
+def _number(creds: Credentials, name: str, default: float, kind: type) -> Any:
+    """A numeric tuning field of the connection's extra; a wrong one is a setting to fix, not a retry."""
+    value = creds.option(name, default)
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        number = -1
+    if number < 0:
+        raise PullError(f"connection {creds.conn_id!r}: extra field {name}={value!r} is not a number >= 0")
+    return number
 
 
 def _fail(folder: DayFolder, manifest: dict, message: str) -> None:

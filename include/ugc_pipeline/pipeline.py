@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -32,6 +33,12 @@ class IngestResult:
     records_loaded: int = 0
     records_rejected: int = 0
     seconds: float = 0.0
+    # what the day's pull did (ugc_pipeline.extract), when the delivery was pulled
+    pull_requests: int | None = None
+    pull_pages: int | None = None
+    pull_records: int | None = None
+    pull_retries: int | None = None
+    pull_cursor: str | None = None
 
     def summary(self) -> str:
         return (f"{self.source} {self.delivery_date}: {self.status}, {self.files_read} file(s), "
@@ -61,6 +68,7 @@ def ingest_source(source_name: str, delivery_date: date, settings: Settings, run
             result.status = "no_delivery"
             log.info("%s: nothing delivered for %s", source.name, delivery_date)
         else:
+            _check_pull(landing, source.name, delivery_date, result)
             if not files:
                 raise DeliveryError(f"{source.name}/{delivery_date}/: the delivery folder holds no file")
             parsed = parse_delivery(source, landing, files)
@@ -104,6 +112,24 @@ def ingest_source(source_name: str, delivery_date: date, settings: Settings, run
     _record(engine, result, run_id, started, message=result.summary())
     log.info(result.summary())
     return result
+
+
+def _check_pull(landing: Landing, source: str, delivery_date: date, result: IngestResult) -> None:
+    """A pulled delivery (its folder holds the pull's manifest) loads only once its pull completed:
+    a half-pulled day would load as a silently short delivery. The pull's figures go to the run record."""
+    from ugc_pipeline.extract import pull_record
+
+    pull = pull_record(landing, source, delivery_date)
+    if pull is None:  # dropped into the landing zone by something else
+        return
+    result.pull_requests, result.pull_pages = pull.get("requests"), pull.get("pages")
+    result.pull_records, result.pull_retries = pull.get("records"), pull.get("retries")
+    result.pull_cursor = json.dumps(pull["cursor_saved"], sort_keys=True) if pull.get("cursor_saved") else None
+    if pull.get("status") != "complete":
+        why = f": {pull['message']}" if pull.get("message") else ""
+        raise DeliveryError(f"{source}/{delivery_date}: the pull of this delivery did not complete "
+                            f"({pull.get('status')}, {pull.get('pages', 0)} page(s) landed){why}; "
+                            f"rerun pull_{source} (it resumes where it stopped), then this load")
 
 
 def _record(engine, result: IngestResult, run_id: str, started: datetime, message: str) -> None:

@@ -79,6 +79,8 @@ def export_settings(settings: Settings) -> None:
         "UGC_LANDING_URI": settings.landing_uri, "UGC_WAREHOUSE_URL": settings.warehouse_url,
         "UGC_TIMEZONE": settings.timezone, "UGC_GX_DIR": settings.gx_dir,
         "UGC_MAX_REJECTED_SHARE": settings.max_rejected_share,
+        "UGC_PULL_SOURCES": settings.pull_sources, "UGC_PULL_LOOKBACK_DAYS": str(settings.pull_lookback_days),
+        "UGC_PULL_REPULL_DAYS": str(settings.pull_repull_days), "UGC_PULL_MAX_RETRIES": str(settings.pull_max_retries),
     })
 
 
@@ -119,11 +121,14 @@ def run_days(days: list[date], settings: Settings, build_marts_each_day: bool = 
         logical = datetime.combine(day, time(0, 0), tzinfo=zone)
         run = ingest.test(logical_date=logical)
         for row in warehouse.query_frame(
-                engine, "select source, status, files_read, records_read, records_loaded, records_rejected, message "
-                        "from audit.pipeline_runs where run_id = :r order by source", {"r": run.run_id}).itertuples():
+                engine, "select source, status, files_read, records_read, records_loaded, records_rejected, message, "
+                        "pull_requests, pull_retries from audit.pipeline_runs where run_id = :r order by source",
+                {"r": run.run_id}).itertuples():
             detail = (f"{row.records_loaded} loaded, {row.records_rejected} rejected of {row.records_read} read "
                       f"from {row.files_read} file(s)") if row.status == "success" else (
                 "no delivery" if row.status == "no_delivery" else row.message)
+            if row.pull_requests is not None and row.pull_requests == row.pull_requests:  # not null / NaN
+                detail += f"; pulled with {int(row.pull_requests)} request(s), {int(row.pull_retries)} retried"
             progress(f"    {row.source:<24} {row.status:<11} {detail}")
         failed = _failed_tasks(run)
         marts_state = None

@@ -138,6 +138,9 @@ def ddl_plan(d: dialects.Dialect) -> list[tuple[str, str]]:
         keys("raw", table.name, RAW_KEY, False, [table.key] if table.key else [])
     for spec in catalog.table_specs().values():
         plan.append((spec.qualified, _table_ddl(spec, d)))
+        # a column documented after the table was created is added (nullable, so old rows fit)
+        plan.extend((f"{spec.qualified}.{c.name}", f"alter table {spec.qualified} add column if not exists "
+                     f"{sql_ident(c.name)} {d.type(c.type)}") for c in spec.columns if c.nullable)
         nullable = {c.name for c in spec.columns if c.nullable}
         keys(spec.schema, spec.name, spec.grain if spec.unique_grain else (),
              any(c in nullable for c in spec.grain), spec.indexes)
@@ -168,9 +171,12 @@ def ensure_warehouse(engine: Engine, views: bool = True) -> None:
         for schema in SCHEMAS:
             conn.exec_driver_sql(f"create schema if not exists {schema}")
         existing = d.existing_relations(conn, SCHEMAS)
+        created: set[str] = set()
         for name, statement in plan:
-            if name not in existing:
+            # a table created here already has its columns
+            if name not in existing and name.rpartition(".")[0] not in created:
                 conn.exec_driver_sql(statement)
+                created.add(name)
         if not views:
             return
         for statement in catalog.dialect_sql(d.name):
