@@ -84,7 +84,7 @@ class Credentials:
         def walk(value: Any, sensitive: bool) -> None:
             if isinstance(value, Mapping):
                 for k, v in value.items():
-                    walk(v, sensitive or any(s in str(k).lower() for s in SENSITIVE_KEYS))
+                    walk(v, sensitive or _sensitive(str(k)))
             elif isinstance(value, list | tuple):
                 for v in value:
                     walk(v, sensitive)
@@ -130,6 +130,13 @@ class Credentials:
         for secret in creds.secrets():
             mask_secret(secret)
         return creds
+
+
+def _sensitive(key: str) -> bool:
+    """Whether an extra field holds a secret: ``access_token``, ``client_secret``... but not
+    the address of an endpoint (``token_uri``)."""
+    key = key.lower()
+    return any(s in key for s in SENSITIVE_KEYS) and not key.endswith(("_uri", "_url"))
 
 
 class Redactor:
@@ -228,6 +235,12 @@ class Http:
         if status == 429 or status >= 500:
             raise TransientPullError(f"{what}: HTTP {status} after {len(history)} retries: {detail}")
         raise PullError(f"{what}: HTTP {status}: {detail}")
+
+    def count(self, requests: int = 1, retries: int = 0) -> None:
+        """Operations an extractor makes outside the session (an SFTP listing or download), so
+        that the pull's figures count them as requests and retries too."""
+        self.requests += requests
+        self.retries += retries
 
     def _detail(self, response: requests.Response) -> str:
         if self.describe_error is not None:
@@ -463,7 +476,11 @@ def pull_source(source_name: str, delivery_date: date, settings: Settings,
             repull_days=_number(creds, "repull_days", settings.pull_repull_days, int))
         if not manifest["streams"]:  # first attempt: fix the streams and the window of this day
             saved = read_cursors(landing, extractor.source) if extractor.incremental else {}
-            streams = extractor.streams(ctx)
+            try:
+                streams = extractor.streams(ctx)
+            except (TypeError, ValueError, AttributeError) as exc:  # a malformed extra: fix it, don't retry
+                raise PullError(http.redact(f"connection {extractor.conn_id!r}: the extra fields cannot be used "
+                                            f"({type(exc).__name__}: {exc})")) from None
             if not streams:
                 raise PullError(f"nothing to pull: the connection {extractor.conn_id!r} lists no "
                                 f"{extractor.source} stream (see the README, 'Pulling from the platforms')")

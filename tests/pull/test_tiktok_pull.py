@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import DAY, connection, landed, parsed
-from standin_tiktok import TikTokStandIn, tiktok_body
+from support.standin_tiktok import TikTokStandIn, tiktok_body
 from ugc_pipeline.extract import PullError, TransientPullError, pull_record, pull_source
 from ugc_pipeline.landing import Landing
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import DAY, connection, landed, parsed
-from standin_youtube import YouTubeStandIn, youtube_error
+from support.standin_youtube import YouTubeStandIn, youtube_error
 from ugc_pipeline.extract import PullError, TransientPullError, pull_record, pull_source
 from ugc_pipeline.landing import Landing
 from ugc_pipeline.sources.youtube_videos_pull import YouTubeVideos

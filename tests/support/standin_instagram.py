@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import base64
 import re
-import threading
 from urllib.parse import urlencode
 
-from standins import Request, StandIn, api_json
+from support.standins import Request, StandIn, api_json
 
 VERSION = "v21.0"
 ALLOWED_METRICS = ("reach", "views", "saved", "shares", "likes", "comments", "total_interactions", "follows",
@@ -82,8 +81,6 @@ class InstagramStandIn(StandIn):
         super().__init__()
         self.accounts, self.tokens = accounts, tokens
         self.token_in_next, self.expired_status, self.allowed_metrics = token_in_next, expired_status, allowed_metrics
-        # Shut down within 50 ms, not serve_forever's default 0.5 s poll (keeps the tests fast).
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def route(self, request: Request) -> tuple[int, dict[str, str], bytes]:
         account = request.path.removeprefix(f"/{VERSION}/")

@@ -12,9 +12,8 @@ the requested ``fields`` are served. A token it does not know gets TikTok's 401
 from __future__ import annotations
 
 import json
-import threading
 
-from standins import Request, StandIn, api_json
+from support.standins import Request, StandIn, api_json
 
 KNOWN_FIELDS = {"id", "create_time", "cover_image_url", "share_url", "video_description", "duration", "height",
                 "width", "title", "embed_html", "embed_link", "like_count", "comment_count", "share_count",
@@ -37,8 +36,6 @@ class TikTokStandIn(StandIn):
         super().__init__()
         self.tokens, self.videos = tokens, videos
         self.error_at: tuple[int, str, str] | None = None
-        # shut down in 50 ms rather than the default 0.5 s poll: keeps the test files fast
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def error_with_200(self, code: str, message: str, after: int = 0) -> None:
         """Answer with an error page and HTTP 200 once ``after`` more pages were served."""

@@ -12,9 +12,7 @@ quota exhausted (403 ``quotaExceeded``) after ``quota`` requests.
 
 from __future__ import annotations
 
-import threading
-
-from standins import Request, StandIn, api_json
+from support.standins import Request, StandIn, api_json
 
 PARTS = {"videos": {"id", "snippet", "statistics", "contentDetails", "status"},
          "channels": {"id", "snippet", "statistics", "contentDetails", "brandingSettings"}}
@@ -42,8 +40,6 @@ class YouTubeStandIn(StandIn):
         self.known = {"videos": {v["id"]: v for v in videos}, "channels": {c["id"]: c for c in channels}}
         self.quota: int | None = None  # successful requests left today (None: no limit)
         self.retired_parts: set[str] = set()  # parts the API "no longer supports"
-        # shut down in 50 ms rather than the default 0.5 s poll: keeps the test files fast
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def route(self, request: Request) -> tuple[int, dict[str, str], bytes]:
         what = request.path.strip("/")
