@@ -43,7 +43,7 @@ def test_ingest_has_one_pooled_task_per_source(dagbag):
     ingest_tasks = {t.task_id for t in dag.tasks if t.task_id.startswith("ingest_")}
     assert ingest_tasks == {f"ingest_{name}" for name in SOURCES}
     for task in dag.tasks:  # every task writes the warehouse, so every task takes the pool
-        assert task.pool == WAREHOUSE_POOL
+        assert task.pool == WAREHOUSE_POOL  # (no pull task here: UGC_PULL_SOURCES is not set)
     publish = dag.get_task("publish_staging")
     assert publish.upstream_task_ids == ingest_tasks  # staging waits for every source
     # the business snapshots load before the sources checked against them
@@ -52,6 +52,31 @@ def test_ingest_has_one_pooled_task_per_source(dagbag):
     assert dag.get_task("ingest_products").upstream_task_ids == set()
     assert [a.uri for a in publish.outlets] == ["ugc://warehouse/staging"]
     assert all([a.uri for a in dag.get_task(t).outlets] == ["ugc://warehouse/raw"] for t in ingest_tasks)
+
+
+def test_pulled_sources_get_a_pull_task_before_their_load(monkeypatch):
+    """UGC_PULL_SOURCES shapes the DAG: a pull task (outside the warehouse pool: it only writes
+    the landing zone) before each pulled source's load; a dropped source has none."""
+    monkeypatch.setenv("UGC_PULL_SOURCES", "yotpo_reviews,retailer_reviews")
+    bag = DagBag(dag_folder=str(DAGS_DIR))
+    assert bag.import_errors == {}
+    dag = bag.dags["ugc_ingest"]
+    pulls = {t.task_id for t in dag.tasks if t.task_id.startswith("pull_")}
+    assert pulls == {"pull_yotpo_reviews", "pull_retailer_reviews"}
+    for name in ("yotpo_reviews", "retailer_reviews"):
+        pull, load = dag.get_task(f"pull_{name}"), dag.get_task(f"ingest_{name}")
+        assert pull.pool != WAREHOUSE_POOL and pull.upstream_task_ids == set()
+        assert f"pull_{name}" in load.upstream_task_ids
+        assert load.trigger_rule == "all_done"  # it records a failed pull before failing
+    assert not any(u.startswith("pull_") for u in dag.get_task("ingest_instagram_media").upstream_task_ids)
+    assert dag.params["force_pull"] is False
+
+
+def test_an_unknown_pulled_source_is_a_clear_import_error(monkeypatch):
+    monkeypatch.setenv("UGC_PULL_SOURCES", "yotpo_reviews,products")
+    bag = DagBag(dag_folder=str(DAGS_DIR))
+    [error] = [e for f, e in bag.import_errors.items() if f.endswith("ugc_ingest.py")]
+    assert "UGC_PULL_SOURCES: products cannot be pulled" in error
 
 
 def test_ingest_runs_daily_in_the_kpi_timezone(dagbag):

@@ -1,0 +1,39 @@
+"""A warehouse created by an earlier version gains the columns documented since (no manual step)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import text
+from ugc_pipeline import warehouse
+
+PULL_COLUMNS = ["pull_requests", "pull_pages", "pull_records", "pull_retries", "pull_cursor"]
+
+
+def columns(engine, table: str) -> list[str]:
+    schema, name = table.split(".")
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(text(
+            "select column_name from information_schema.columns where table_schema = :s and table_name = :t "
+            "order by ordinal_position"), {"s": schema, "t": name})]
+
+
+def test_an_older_pipeline_runs_table_gets_the_pull_columns(tmp_path):
+    engine = warehouse.create_warehouse_engine(f"duckdb:///{tmp_path / 'old.duckdb'}")
+    warehouse.ensure_warehouse(engine, views=False)
+    with engine.begin() as conn:  # the table as the previous version created it
+        for name in PULL_COLUMNS:
+            conn.exec_driver_sql(f"alter table audit.pipeline_runs drop column {name}")
+        conn.exec_driver_sql("insert into audit.pipeline_runs (run_id, source, delivery_date, started_at, status) "
+                             "values ('old-run', 'yotpo_reviews', date '2025-05-01', now(), 'success')")
+    assert not set(PULL_COLUMNS) & set(columns(engine, "audit.pipeline_runs"))
+
+    warehouse.ensure_warehouse(engine, views=False)  # what every ingest task does first
+
+    assert columns(engine, "audit.pipeline_runs")[-5:] == PULL_COLUMNS
+    warehouse.record_run(engine, {"run_id": "new-run", "source": "yotpo_reviews", "delivery_date": date(2025, 5, 2),
+                                  "started_at": datetime.now(UTC), "status": "success", "pull_pages": 3,
+                                  "pull_cursor": '{"app": "2025-05-02T08:00:00Z"}'})
+    with engine.connect() as conn:
+        rows = conn.execute(text("select run_id, pull_pages, pull_cursor from audit.pipeline_runs order by run_id")).all()
+    assert [tuple(r) for r in rows] == [("new-run", 3, '{"app": "2025-05-02T08:00:00Z"}'), ("old-run", None, None)]
