@@ -2,46 +2,301 @@
 each of their loads, against local stand-ins of the platforms' APIs; the warehouse it builds over
 consecutive days equals the one built from the same pages dropped into the landing zone by hand.
 
-The stand-ins serve the demo sample's records: on day D, every record the sample delivered up to
-D (latest version), so that the pulls are an initial full pull then incremental ones.
+Every pullable source is pulled, each from its own stand-in (one per source, running for all the
+days), fed with the demo sample's records:
+
+- the record APIs (Google, Yotpo, Instagram, TikTok, YouTube) serve on day D every record the
+  sample delivered up to D, in its latest version: the incremental pulls (Google, Yotpo) are an
+  initial full pull then incremental ones, the others pull their re-pull window again each day;
+- the export endpoints (ambassador platform, word-of-mouth survey) serve the file the sample
+  delivered on D, byte for byte, and a header-only CSV on a day without one (an empty body is
+  refused by the pull: an export with no record still has its header);
+- the retailer's SFTP outbox receives the sample's CSV files of day D, named with the date.
+
+The business snapshots and facts are dropped into the landing zone by hand, as in production.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
 import pytest
 from e2e_support import Run, diff_snapshots, fetch, make_settings, snapshot
-from support.standins import YotpoStandIn
+from support.sftp_server import SFTPStandIn
+from support.standin_exports import CSV, NDJSON, POST_COLUMNS, SURVEY_COLUMNS, ExportStandIn, csv_bytes
+from support.standin_google import GoogleBusinessStandIn
+from support.standin_instagram import VERSION, InstagramStandIn
+from support.standin_tiktok import TikTokStandIn
+from support.standin_youtube import YouTubeStandIn
+from support.standins import Request, YotpoStandIn
 from ugc_pipeline.pipeline import build_marts, ingest_source
 from ugc_pipeline.sample import write_sample_landing
-from ugc_pipeline.sources import SOURCES
+from ugc_pipeline.sources import PULLABLE, SOURCES
 
 pytestmark = pytest.mark.airflow
 
 DAYS = [date(2025, 5, 4), date(2025, 5, 5), date(2025, 5, 6)]
-PULLED = ("yotpo_reviews",)
+PULLED = tuple(PULLABLE)
 APP, TOKEN = "maison-verte-app", "e2e-yotpo-token-7f3a"
+GOOGLE_CLIENT, GOOGLE_SECRET, GOOGLE_REFRESH = "e2e-client.apps.example", "e2e-google-secret-51c0", "1//e2e-refresh-9d2b"
+IG_TOKEN = "EAAe2eInstagramToken0c4d1f"
+YOUTUBE_KEY = "AIzaE2eYouTubeKey-88aa02"
+AMBASSADOR_TOKEN = "e2e-ambassador-token-3b9e"
+WOM_LOGIN, WOM_PASSWORD = "kpi-pipeline", "e2e-wom-password-a71c"
+RETAILER_LOGIN, RETAILER_PASSWORD = "retailer-kpi", "e2e-sftp-password-40fe"
+INCREMENTAL = ("google_business_reviews", "yotpo_reviews")  # pulled since a cursor per stream
+EXPORTS = ("ambassador_posts", "wom_surveys", "retailer_reviews")  # the day's file, nothing else
+# the platform of each single-platform UGC source in marts.ugc_daily (ambassador posts have their own)
+PLATFORMS = {"google_business_reviews": "google_business", "yotpo_reviews": "yotpo", "retailer_reviews": "retailer",
+             "instagram_media": "instagram", "tiktok_videos": "tiktok", "youtube_videos": "youtube"}
+
+
+# -- the sample, as the platforms would serve it -----------------------------------------------------
+
+def delivered(sample: Path, source: str, day: date) -> Iterator[Path]:
+    """The sample's files of ``source`` delivered up to ``day``, in delivery order."""
+    base = sample / source
+    for folder in sorted(base.iterdir()) if base.is_dir() else []:
+        if date.fromisoformat(folder.name) <= day:
+            yield from sorted(folder.iterdir())
+
+
+def delivered_on(sample: Path, source: str, day: date) -> list[Path]:
+    folder = sample / source / day.isoformat()
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+def latest(sample: Path, source: str, day: date, records: Callable[[dict], list], key: str = "id") -> dict[str, dict]:
+    """Every record the sample delivered up to ``day``, in its latest version, by native id."""
+    found: dict[str, dict] = {}
+    for file in delivered(sample, source, day):
+        for record in records(json.loads(file.read_bytes())):
+            found[str(record[key])] = record
+    return found
 
 
 class SampleYotpo(YotpoStandIn):
-    """The Yotpo stand-in fed with the sample's deliveries, day by day."""
+    source, conn_id, secrets = "yotpo_reviews", "ugc_yotpo", (TOKEN,)
 
     def __init__(self, sample: Path):
         super().__init__(APP, TOKEN, [])
         self.sample = sample
 
     def publish_until(self, day: date) -> None:
-        latest: dict[int, dict] = {}
-        for folder in sorted((self.sample / "yotpo_reviews").iterdir()):
-            if date.fromisoformat(folder.name) <= day:
-                for page in sorted(folder.iterdir()):
-                    for review in json.loads(page.read_bytes())["reviews"]:
-                        latest[review["id"]] = review
-        self.reviews = list(latest.values())
+        self.reviews = list(latest(self.sample, self.source, day, lambda page: page["reviews"]).values())
+
+    def connection(self) -> dict:
+        return {"conn_type": "http", "host": self.url, "login": APP, "password": TOKEN, "extra": {"count": 10}}
+
+    def streams_with_records(self, day: date) -> set[str]:
+        return {APP}
+
+    def asked(self) -> int:
+        return len(self.requests)
+
+
+def location_of(review: dict) -> str:
+    return review["name"].rsplit("/reviews/", 1)[0]
+
+
+class SampleGoogle(GoogleBusinessStandIn):
+    """The stores' reviews, behind the OAuth refresh-token grant (a fresh access token per pull)."""
+
+    source, conn_id, secrets = "google_business_reviews", "ugc_google_business", (GOOGLE_SECRET, GOOGLE_REFRESH)
+
+    def __init__(self, sample: Path):
+        super().__init__(None, {}, client_id=GOOGLE_CLIENT, client_secret=GOOGLE_SECRET, refresh_token=GOOGLE_REFRESH)
+        self.sample = sample
+        # the locations the connection lists: every store the sample has a review of, by the last day
+        self.locations = sorted({location_of(r) for r in self._reviews(DAYS[-1])})
+
+    def _reviews(self, day: date) -> list[dict]:
+        return list(latest(self.sample, self.source, day, lambda page: page.get("reviews", []), "reviewId").values())
+
+    def publish_until(self, day: date) -> None:
+        reviews = self._reviews(day)
+        self.reviews = {loc: [r for r in reviews if location_of(r) == loc] for loc in self.locations}
+
+    def streams_with_records(self, day: date) -> set[str]:
+        return {location_of(r) for r in self._reviews(day)}
+
+    def connection(self) -> dict:
+        return {"conn_type": "http", "host": self.url, "extra": {
+            "refresh_token": GOOGLE_REFRESH, "client_id": GOOGLE_CLIENT, "client_secret": GOOGLE_SECRET,
+            "token_uri": f"{self.url}/token", "locations": self.locations, "page_size": 2}}
+
+    def asked(self) -> int:
+        return len(self.requests)
+
+
+class SampleInstagram(InstagramStandIn):
+    """The ambassadors' accounts (user node, media with lifetime insights); the Graph API echoes
+    the token in ``paging.next``, as the real one does."""
+
+    source, conn_id, secrets = "instagram_media", "ugc_instagram", (IG_TOKEN,)
+
+    def __init__(self, sample: Path):
+        nodes = [json.loads(f.read_bytes()) for f in delivered(sample, self.source, DAYS[-1])]
+        self.users: dict[str, dict] = {}  # the accounts the connection lists, as first delivered
+        for node in nodes:
+            self.users.setdefault(node["id"], {"username": node["username"], "followers_count": node["followers_count"]})
+        super().__init__({}, dict.fromkeys(self.users, IG_TOKEN), token_in_next=True)
+        self.sample = sample
+
+    def publish_until(self, day: date) -> None:
+        accounts = {a: {**user, "media": {}} for a, user in self.users.items()}
+        for file in delivered(self.sample, self.source, day):
+            node = json.loads(file.read_bytes())
+            account = accounts[node["id"]]
+            account.update(username=node["username"], followers_count=node["followers_count"])
+            for media in node["media"]["data"]:
+                insights = {i["name"]: i["values"][0]["value"] for i in (media.get("insights") or {}).get("data", [])}
+                account["media"][media["id"]] = {**media, "insights": insights}
+        self.accounts = {a: {**account, "media": list(account["media"].values())} for a, account in accounts.items()}
+
+    def ids_until(self, day: date) -> set[str]:
+        return set(latest(self.sample, self.source, day, lambda node: node["media"]["data"]))
+
+    def connection(self) -> dict:
+        return {"conn_type": "http", "host": f"{self.url}/{VERSION}", "password": IG_TOKEN,
+                "extra": {"accounts": list(self.users), "page_size": 1}}
+
+    def asked(self) -> int:
+        return len(self.requests)
+
+
+def tiktok_token(username: str) -> str:
+    return f"act.e2e-{username}-user-token"
+
+
+class SampleTikTok(TikTokStandIn):
+    """Each account's videos, behind its own user token."""
+
+    source, conn_id = "tiktok_videos", "ugc_tiktok"
+
+    def __init__(self, sample: Path):
+        self.sample = sample
+        self.users = sorted({v["username"] for v in self._videos(DAYS[-1])})
+        super().__init__({tiktok_token(u): u for u in self.users}, {})
+        self.secrets = tuple(map(tiktok_token, self.users))
+
+    def _videos(self, day: date) -> list[dict]:
+        return list(latest(self.sample, self.source, day, lambda page: page["data"]["videos"]).values())
+
+    def publish_until(self, day: date) -> None:
+        videos = self._videos(day)
+        self.videos = {u: [v for v in videos if v["username"] == u] for u in self.users}
+
+    def ids_until(self, day: date) -> set[str]:
+        return {str(v["id"]) for v in self._videos(day)}
+
+    def connection(self) -> dict:
+        return {"conn_type": "http", "host": self.url, "extra": {
+            "accounts": [{"username": u, "access_token": tiktok_token(u)} for u in self.users], "max_count": 1}}
+
+    def asked(self) -> int:
+        return len(self.requests)
+
+
+class SampleYouTube(YouTubeStandIn):
+    """The videos (and their channels) the sample delivered; a video not published yet is missing
+    from the answers, as a deleted or private one is."""
+
+    source, conn_id, secrets = "youtube_videos", "ugc_youtube", (YOUTUBE_KEY,)
+
+    def __init__(self, sample: Path):
+        super().__init__(YOUTUBE_KEY, [], [], page_size=1)
+        self.sample = sample
+        self.video_ids = list(self._items(DAYS[-1], "youtube#videoListResponse"))
+
+    def _items(self, day: date, kind: str) -> dict[str, dict]:
+        return latest(self.sample, self.source, day, lambda page: page.get("items", []) if page["kind"] == kind else [])
+
+    def publish_until(self, day: date) -> None:
+        self.known = {"videos": self._items(day, "youtube#videoListResponse"),
+                      "channels": self._items(day, "youtube#channelListResponse")}
+
+    def ids_until(self, day: date) -> set[str]:
+        return set(self._items(day, "youtube#videoListResponse"))
+
+    def connection(self) -> dict:
+        return {"conn_type": "http", "host": self.url, "password": YOUTUBE_KEY, "extra": {"video_ids": self.video_ids}}
+
+    def asked(self) -> int:
+        return len(self.requests)
+
+
+class SampleExport(ExportStandIn):
+    """An export endpoint serving the file the sample delivered each day (its Content-Type by its
+    format), or the export's header alone on a day without one."""
+
+    def __init__(self, sample: Path, source: str, conn_id: str, path: str, columns: list[str], **auth):
+        super().__init__({}, **auth)
+        self.sample, self.source, self.conn_id, self.path, self.columns = sample, source, conn_id, path, columns
+        self.types: dict[str, str] = {}
+        self.secrets = tuple(s for s in (self.token, self.basic and self.basic[1]) if s)
+
+    def publish_until(self, day: date) -> None:
+        path = self.path.replace("{date}", day.isoformat())
+        files = delivered_on(self.sample, self.source, day)
+        assert len(files) <= 1, files
+        self.exports[path] = [files[0].read_bytes() if files else csv_bytes(self.columns, [])]
+        self.types[path] = NDJSON if files and files[0].suffix == ".ndjson" else CSV
+
+    def route(self, request: Request) -> tuple[int, dict[str, str], bytes]:
+        self.content_type = self.types.get(request.path, CSV)
+        return super().route(request)
+
+    def connection(self) -> dict:
+        extra: dict = {"path": self.path}
+        if self.basic:
+            return {"conn_type": "http", "host": self.url, "login": self.basic[0], "password": self.basic[1],
+                    "extra": {**extra, "auth": "basic"}}
+        return {"conn_type": "http", "host": self.url, "password": self.token,
+                "extra": {**extra, "params": {"updated_since": "{since}"}}}
+
+    def asked(self) -> int:
+        return len(self.requests)
+
+
+class SampleRetailerFeed(SFTPStandIn):
+    """The retailer's SFTP outbox: the sample's CSV files of each day, the date in their names."""
+
+    source, conn_id, secrets = "retailer_reviews", "ugc_retailer_feed", (RETAILER_PASSWORD,)
+
+    def __init__(self, sample: Path, root: Path):
+        super().__init__(root, RETAILER_LOGIN, RETAILER_PASSWORD)
+        self.sample = sample
+
+    def publish_until(self, day: date) -> None:
+        for file in delivered_on(self.sample, self.source, day):
+            assert f"{day:%Y%m%d}" in file.name, file
+            self.put(f"/outbox/{file.name.replace(f'{day:%Y%m%d}', day.isoformat())}", file.read_bytes())
+
+    def connection(self) -> dict:
+        return {"conn_type": "sftp", "host": "127.0.0.1", "port": self.port, "login": RETAILER_LOGIN,
+                "password": RETAILER_PASSWORD, "extra": {
+                    "no_host_key_check": True, "allow_host_key_change": True, "look_for_keys": False,
+                    "remote_path": "/outbox", "pattern": "*_{date}.csv"}}
+
+    def asked(self) -> int:
+        return self.connections  # every listing and download is one SSH connection
+
+
+def sample_feeds(sample: Path, sftp_root: Path) -> list:
+    return [
+        SampleGoogle(sample), SampleYotpo(sample), SampleInstagram(sample), SampleTikTok(sample), SampleYouTube(sample),
+        SampleExport(sample, "ambassador_posts", "ugc_ambassador_platform", "/v1/exports/posts/{date}", POST_COLUMNS,
+                     token=AMBASSADOR_TOKEN),
+        SampleExport(sample, "wom_surveys", "ugc_wom_survey", "/api/v3/surveys/wom-2025/{date}/responses.csv",
+                     SURVEY_COLUMNS, basic=(WOM_LOGIN, WOM_PASSWORD)),
+        SampleRetailerFeed(sample, sftp_root),
+    ]
 
 
 def dropped_copy(pulled: Path, target: Path) -> Path:
@@ -54,51 +309,83 @@ def test_pulled_days_give_the_marts_of_the_same_pages_dropped_by_hand(airflow_ru
     sample = tmp_path / "sample"
     write_sample_landing(sample)
     landing = tmp_path / "landing"
-    for source in SOURCES:  # everything the sample delivered up to the last day, but the pulled sources
+    for source in SOURCES:  # the business snapshots and facts the sample delivered; every UGC source is pulled
         if source in PULLED:
             continue
         for day in DAYS:
             if (sample / source / day.isoformat()).is_dir():
                 shutil.copytree(sample / source / day.isoformat(), landing / source / day.isoformat())
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.ssh of the machine (config, known_hosts)
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)  # no agent keys offered before the SFTP password
 
-    with SampleYotpo(sample) as api:
-        monkeypatch.setenv("AIRFLOW_CONN_UGC_YOTPO", json.dumps(
-            {"conn_type": "http", "host": api.url, "login": APP, "password": TOKEN, "extra": {"count": 10}}))
+    with ExitStack() as running:
+        feeds = {feed.source: running.enter_context(feed) for feed in sample_feeds(sample, tmp_path / "sftp")}
+        assert set(feeds) == set(PULLED)
+        for feed in feeds.values():
+            monkeypatch.setenv(f"AIRFLOW_CONN_{feed.conn_id.upper()}", json.dumps(feed.connection()))
         monkeypatch.setenv("UGC_PULL_SOURCES", ",".join(PULLED))
         monkeypatch.setenv("UGC_PULL_LOOKBACK_DAYS", "1")
         settings = make_settings(landing, tmp_path / "pulled.duckdb", gx_dir=tmp_path / "gx")
         settings = type(settings)(**{**settings.__dict__, "pull_sources": ",".join(PULLED), "pull_lookback_days": 1})
         for day in DAYS:
-            api.publish_until(day)
+            for feed in feeds.values():
+                feed.publish_until(day)
             [result] = airflow_runner.run_days([day], settings, progress=lambda _: None)
             assert result.ok, result
-        requests = list(api.requests)
+        asked = {source: feed.asked() for source, feed in feeds.items()}
+        yotpo_requests = list(feeds["yotpo_reviews"].requests)
         before = snapshot(Run("pulled", settings, tmp_path / "pulled.duckdb"))
-        # rerunning a pulled day requests nothing and changes nothing
+        # rerunning a pulled day requests nothing from any platform and changes nothing
         [rerun] = airflow_runner.run_days([DAYS[1]], settings, progress=lambda _: None)
-        assert rerun.ok and api.requests == requests
+        assert rerun.ok and {source: feed.asked() for source, feed in feeds.items()} == asked
+    assert all(asked.values()), asked
 
-    # the first pull took everything; the next ones asked since the cursor minus one day
-    sinces = [r.query.get("since_updated_at") for r in requests if r.query.get("page") == "1"]
+    # Yotpo: the first pull took everything; the next ones asked since the cursor minus one day
+    sinces = [r.query.get("since_updated_at") for r in yotpo_requests if r.query.get("page") == "1"]
     assert sinces[0] is None and all(sinces[1:]) and len(sinces) == len(DAYS)
-    assert all(r.query["utoken"] == TOKEN for r in requests)
-    folders = {p.parent.name for p in (landing / "yotpo_reviews").rglob("*.json") if p.parent.name != "_state"}
-    assert folders == {d.isoformat() for d in DAYS}
+    assert all(r.query["utoken"] == TOKEN for r in yotpo_requests)
+    assert len(feeds["google_business_reviews"].issued) == len(DAYS)  # one access token per pull
+    for source in PULLED:
+        folders = {p.parent.name for p in (landing / source).rglob("*") if p.is_file() and p.parent.name != "_state"}
+        assert folders == {d.isoformat() for d in DAYS}, source
+    secrets = [s for feed in feeds.values() for s in feed.secrets] + feeds["google_business_reviews"].issued
+    landed = b"".join(p.read_bytes() for p in landing.rglob("*") if p.is_file())
+    assert not [s for s in secrets if s.encode() in landed]
+    assert b"access_token=***" in landed  # the token the Graph API echoed in paging.next, redacted
 
     pulled = Run("pulled", settings, tmp_path / "pulled.duckdb")
     assert diff_snapshots(before, snapshot(pulled)) == []
-    runs = fetch(pulled, "select delivery_date, status, files_read, records_read, pull_requests, pull_pages, "
+    runs = fetch(pulled, "select source, delivery_date, status, files_read, records_read, pull_requests, pull_pages, "
                          "pull_records, pull_retries, pull_cursor from audit.pipeline_runs "
-                         "where source = 'yotpo_reviews' order by delivery_date, started_at")
-    # one row per day, and one more for the rerun (which reports the day's pull as it was made)
-    assert [(r["delivery_date"], r["status"]) for r in runs] == [
-        (d.isoformat(), "success") for d in (DAYS[0], DAYS[1], DAYS[1], DAYS[2])]
-    assert runs[1] == runs[2]
-    for run in runs:
-        assert run["pull_pages"] == run["files_read"] and run["pull_records"] == run["records_read"] > 0
-        assert run["pull_requests"] >= run["pull_pages"] and run["pull_retries"] == 0
-        assert json.loads(run["pull_cursor"])[APP].startswith("2025-05-0")
-    assert TOKEN not in json.dumps(fetch(pulled, "select * from audit.pipeline_runs"), default=str)
+                         f"where source in ({', '.join(map(repr, PULLED))}) order by source, delivery_date, started_at")
+    for source in PULLED:
+        mine = [{k: v for k, v in r.items() if k != "source"} for r in runs if r["source"] == source]
+        # one row per day, and one more for the rerun (which reports the day's pull as it was made)
+        assert [(r["delivery_date"], r["status"]) for r in mine] == [
+            (d.isoformat(), "success") for d in (DAYS[0], DAYS[1], DAYS[1], DAYS[2])], (source, mine)
+        assert mine[1] == mine[2], source
+        for run in mine:
+            day = date.fromisoformat(run["delivery_date"])
+            assert run["pull_pages"] == run["files_read"] > 0 and run["pull_records"] == run["records_read"], (source, run)
+            assert run["pull_requests"] >= run["pull_pages"] and run["pull_retries"] == 0, (source, run)
+            if delivered_on(sample, source, day):  # the sample delivered that day: so did the pull
+                assert run["records_read"] > 0, (source, run)
+            elif source in EXPORTS:  # no export that day: the header alone
+                assert run["records_read"] == 0, (source, run)
+            if source in INCREMENTAL:  # a cursor for every stream that ever had a record
+                cursor = json.loads(run["pull_cursor"])
+                assert set(cursor) == feeds[source].streams_with_records(day), (source, run)
+                assert all(v.startswith("2025-0") for v in cursor.values()), (source, run)
+            else:
+                assert run["pull_cursor"] is None, (source, run)
+    assert not [s for s in secrets if s in json.dumps(fetch(pulled, "select * from audit.pipeline_runs"), default=str)]
+    # the full re-pulls (no cursor) landed every post published by then, paging included
+    for source, id_column in (("instagram_media", "media_id"), ("tiktok_videos", "video_id"), ("youtube_videos", "video_id")):
+        for day in DAYS:
+            rows = fetch(pulled, f"select {id_column} as id from raw.{source} where delivery_date = :day", day=day)
+            assert sorted(r["id"] for r in rows) == sorted(feeds[source].ids_until(day)), (source, day)
+    rejected = fetch(pulled, "select source, delivery_date, file, position, reasons from audit.rejected_records")
+    assert rejected == []
 
     # the same pages dropped by hand, loaded without any pull
     by_hand_landing = dropped_copy(landing, tmp_path / "by_hand")
@@ -109,8 +396,16 @@ def test_pulled_days_give_the_marts_of_the_same_pages_dropped_by_hand(airflow_ru
         build_marts(by_hand.settings)
     assert fetch(by_hand, "select count(*) as n from audit.pipeline_runs where pull_requests is not null") == [{"n": 0}]
     assert diff_snapshots(snapshot(by_hand), snapshot(pulled)) == []
-    ugc = fetch(pulled, "select sum(ugc_count) as n from marts.ugc_daily where platform = 'yotpo'")
-    assert ugc[0]["n"] > 0
+
+    # the marts count the UGC of every pulled platform that had some in those days
+    ugc = {r["platform"]: r["n"] for r in fetch(pulled, "select platform, sum(ugc_count) as n from marts.ugc_daily "
+                                                        "group by platform")}
+    had = [s for s in PLATFORMS if any(delivered_on(sample, s, d) for d in DAYS)]
+    assert had == list(PLATFORMS) and all(ugc.get(PLATFORMS[s], 0) > 0 for s in had), ugc
+    counted = {r["source"]: r["n"] for r in fetch(pulled, "select source, count(*) as n from "
+                                                          "intermediate.int_ugc_items__enriched where is_counted "
+                                                          "group by source")}
+    assert counted.get("ambassador_posts", 0) > 0, counted  # the declared posts, under their own platform
 
 
 def test_a_failed_pull_is_recorded_and_its_day_not_loaded(airflow_runner, tmp_path, monkeypatch):
