@@ -1,13 +1,23 @@
-"""The landing zone: ``{UGC_LANDING_URI}/{source}/{YYYY-MM-DD}/{file}`` on any fsspec filesystem."""
+"""The landing zone: ``{UGC_LANDING_URI}/{source}/{YYYY-MM-DD}/{file}`` on any fsspec filesystem.
+
+Nothing outside the landing root is ever read: a delivered symbolic link, anything that is not a
+regular file, or a path that resolves outside the root fails the delivery, naming the file
+relative to the root (and never what it points to).
+"""
 
 from __future__ import annotations
 
+import os
 import posixpath
 from dataclasses import dataclass
 from datetime import date
 
 import fsspec
 from fsspec.core import url_to_fs
+
+
+class DeliveryError(Exception):
+    """A delivered file (or a whole delivery) cannot be used; the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -42,9 +52,25 @@ class Landing:
             if base.startswith((".", "_")):  # hidden files and markers such as _SUCCESS
                 continue
             rel = posixpath.relpath(path, self.root)
+            self._check_inside(path, rel, info)
             full = path if self.is_local else f"{self.protocol}://{path}"
             found.append(LandedFile(name=rel, path=full, size=int(info.get("size") or 0)))
         return found
+
+    def _check_inside(self, path: str, rel: str, info: dict) -> None:
+        """A delivered file is a regular file inside the landing root, not a link to elsewhere."""
+        if rel == ".." or rel.startswith("../") or posixpath.isabs(rel):
+            raise DeliveryError(f"{rel}: is outside the landing zone; nothing outside it is read")
+        if info.get("islink"):
+            raise DeliveryError(f"{rel}: is a symbolic link; the landing zone takes regular files only, "
+                                "and nothing outside it is read")
+        if info.get("type", "file") != "file":
+            raise DeliveryError(f"{rel}: is not a regular file")
+        if self.is_local:
+            real_root = os.path.realpath(self.root)
+            if os.path.commonpath([real_root, os.path.realpath(path)]) != real_root:
+                # a folder on the way (the delivery or source folder) links outside the root
+                raise DeliveryError(f"{rel}: resolves outside the landing zone; nothing outside it is read")
 
     def delivery_dates(self, source: str) -> list[date]:
         """Every delivery date folder present for a source (used by backfills and tests)."""

@@ -1,10 +1,16 @@
 """Parse one delivery of one source into raw rows, set-based, with an in-memory DuckDB.
 
-Each file is read by one DuckDB query (``read_json_objects`` / ``read_csv``) that flattens the
-platform's payload into the adapter's raw columns, kept as the delivered text. A second query
-checks every row against the column declarations (required, castable); rows that fail are set
-aside with their file, position, reasons and raw content, never dropped. A file that cannot be
-read at all raises ``DeliveryError`` naming the file.
+JSON pages are read by one DuckDB query (``read_json_objects``) that flattens the platform's
+payload into the adapter's raw columns, kept as the delivered text, after checking that every
+page has the shape its adapter declares (``Source.page``): an API error page, a top-level array
+or an object without the records array fails the delivery instead of loading 0 records.
+CSV and NDJSON files are split into records in Python (``csv`` module, physical lines), so that
+one malformed record (a CSV row with a field too many or too few, an NDJSON line that is not a
+JSON object) is set aside with its true line number and its text as delivered while its
+neighbours load unshifted. A second step (``ugc_pipeline.validation``) checks every row against
+the column declarations; the records the parse set aside join its rejects
+(``ParsedTable.rejects``). A file that cannot be read at all raises ``DeliveryError`` naming the
+file; no error message quotes the file's content (line and byte numbers say where).
 
 DuckDB is the parser whatever the warehouse is: it reads local files directly and remote ones
 (``s3://...``) through the landing zone's fsspec filesystem.
@@ -12,36 +18,53 @@ DuckDB is the parser whatever the warehouse is: it reads local files directly an
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import json
 import logging
 import posixpath
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from ugc_pipeline.landing import LandedFile, Landing
-from ugc_pipeline.sources.base import Column, RawTable, Source
+from ugc_pipeline.landing import DeliveryError, LandedFile, Landing
+from ugc_pipeline.sources.base import Column, PageShape, RawTable, Source
 
 log = logging.getLogger(__name__)
 
 META_COLUMNS = ("source_file", "record_number", "record_position")
 FORMAT_BY_EXTENSION = {".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv"}
+REJECT_COLUMNS = ("file", "position", "reasons", "raw")  # as validation's rejects frame
+# DuckDB's default "maximum_object_size" (16 MiB); pages larger than that get the file's size.
+DUCKDB_MAX_OBJECT = 16 * 1024 * 1024
 
-class DeliveryError(Exception):
-    """A delivered file (or a whole delivery) cannot be used; the message names the file."""
+__all__ = ["DeliveryError", "DeliveryParser", "ParsedTable", "parse_delivery"]
+
+
+def _no_rejects() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in REJECT_COLUMNS})
 
 
 @dataclass
 class ParsedTable:
     table: RawTable
     arrow: pa.Table  # META_COLUMNS, raw_record, then the table's columns as delivered text (blank = null)
+    # Records the parse could not split into fields (a CSV row with a field too many or too few,
+    # an NDJSON line that is not a JSON object): file, position ('line N'), reasons, raw (the
+    # delivered text as a JSON string), in file order. ``validation.validate_table`` merges them
+    # into its quarantine and its records_read.
+    rejects: pd.DataFrame = field(default_factory=_no_rejects)
+    # What the run record should say although the delivery loads (a header-only CSV file).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def records_read(self) -> int:
-        return self.arrow.num_rows
+        """Every record delivered: the parsed rows and the ones the parse set aside."""
+        return self.arrow.num_rows + len(self.rejects)
 
     @property
     def rows(self) -> pd.DataFrame:
@@ -63,12 +86,6 @@ def _json_path(column: Column) -> str:
     return path if path.startswith("$") else "$." + sql_ident(path)
 
 
-def _json_expr(column: Column) -> str:
-    if column.sql:
-        return column.sql
-    return f"json_extract_string(item, {sql_literal(_json_path(column))})"
-
-
 def _blank_as_null(expr: str) -> str:
     # A blank field is an unknown value (contract: "blank = unknown"), the same as a missing one.
     return f"nullif(trim({expr}), '')"
@@ -81,12 +98,71 @@ def _file_format(source: Source, file: LandedFile) -> str:
         raise DeliveryError(
             f"{file.name}: unexpected file type {ext or '(none)'!r} for source {source.name} "
             f"(expects {', '.join(source.formats)})")
+    if fmt == "json" and any(ch in posixpath.basename(file.name) for ch in "*?[]{}"):
+        # DuckDB's reader expands these as a pattern: 'p[1].json' would read 'p1.json'.
+        raise DeliveryError(f"{file.name}: the file name holds a pattern character (* ? [ ] {{ }}) that the "
+                            "JSON reader would expand; rename the file")
     return fmt
 
 
-def _first_error_line(exc: Exception, file: LandedFile | None = None) -> str:
-    text = str(exc).strip().splitlines()[0][:300]
-    return text.replace(file.path, file.name) if file else text  # no machine path in messages
+def _line_of(data: bytes | str, offset: int) -> int:
+    """The 1-based physical line holding ``offset`` (line breaks: \\r\\n, \\n or \\r)."""
+    head = data[:offset]
+    if isinstance(head, bytes):
+        return len(re.findall(rb"\r\n|\r|\n", head)) + 1
+    return len(re.findall(r"\r\n|\r|\n", head)) + 1
+
+
+def _one_line(text: object, limit: int = 200) -> str:
+    """A platform's own error text, as one bounded line."""
+    out = " ".join(str(text).split())
+    return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
+def _json_kind(duck_type: str | None) -> str:
+    return {"OBJECT": "object", "ARRAY": "array", "VARCHAR": "string", "BOOLEAN": "boolean", "NULL": "null",
+            None: "nothing"}.get(duck_type, "number")
+
+
+_DUCK_JSON_ERROR = re.compile(r"Malformed JSON in file .*?, at byte \d+ in (?:record/value|line) \d+: (?P<why>[^.]*)")
+
+
+def _safe_error(exc: Exception, file: LandedFile) -> str:
+    """DuckDB's error, first line, without the machine path and without anything it quotes
+    (DuckDB quotes the offending line of a file: no file content goes into a message)."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    text = text.replace(file.path, file.name)
+    for marker in (" Input:", "Original Line", "\n"):
+        text = text.split(marker)[0]
+    text = re.sub(r'"[^"]*"', '"…"', text)  # DuckDB quotes file names and values in double quotes
+    return text.strip()[:300]
+
+
+def _json_error_detail(exc: Exception, file: LandedFile, data: bytes) -> str:
+    """Why a JSON file is unreadable and on which line, without quoting it."""
+    match = _DUCK_JSON_ERROR.search(str(exc))
+    if not match:
+        return _safe_error(exc, file)
+    why = match.group("why").strip()
+    line = None
+    start = 3 if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = data[start:].decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = _line_of(data, err.start + start)
+    else:
+        decoder, pos = json.JSONDecoder(), 0
+        try:  # the documents one after the other, as DuckDB reads them
+            while True:
+                while pos < len(text) and text[pos] in " \t\r\n":
+                    pos += 1
+                if pos >= len(text):
+                    break
+                _, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as err:
+            line = err.lineno
+    where = f" on line {line}" if line else ""
+    return f"Invalid Input Error: Malformed JSON{where}: {why}"
 
 
 class DeliveryParser:
@@ -99,6 +175,8 @@ class DeliveryParser:
         self.con.execute("set TimeZone = 'UTC'")
         if not landing.is_local:
             self.con.register_filesystem(landing.filesystem())
+        self.rejects: dict[str, list[tuple[str, int, str, str, str]]] = {t.name: [] for t in source.tables}
+        self.warnings: dict[str, list[str]] = {t.name: [] for t in source.tables}
         for table in source.tables:
             cols = ", ".join(f"{sql_ident(c.name)} varchar" for c in table.columns)
             self.con.execute(
@@ -110,7 +188,7 @@ class DeliveryParser:
 
     # -- reading -----------------------------------------------------------------------------
     def add_files(self, files: list[LandedFile]) -> None:
-        """Parse every file of the delivery: JSON and NDJSON files in one read, CSV file by file."""
+        """Parse every file of the delivery: JSON pages in one read, NDJSON and CSV file by file."""
         by_format: dict[str, list[LandedFile]] = {}
         for file in files:
             fmt = _file_format(self.source, file)
@@ -120,54 +198,195 @@ class DeliveryParser:
         for fmt, group in sorted(by_format.items()):
             if fmt == "csv":
                 for file in group:
-                    try:
-                        self._add_csv(file)
-                    except duckdb.Error as exc:
-                        raise DeliveryError(f"{file.name}: cannot be read as csv: {_first_error_line(exc, file)}") from None
+                    self._add_csv(file)
+            elif fmt == "ndjson":
+                self._read_ndjson(group)
+                self._flatten_docs(fmt)
             else:
-                self._add_json(group, fmt)
+                self._read_docs(group)
+                self._check_pages()
+                self._flatten_docs(fmt)
 
-    def _read_docs(self, files: list[LandedFile], fmt: str) -> None:
-        """All documents of the files (one per JSON file, one per NDJSON line) in one read."""
-        layout = "newline_delimited" if fmt == "ndjson" else "auto"
+    def _read_bytes(self, file: LandedFile) -> bytes:
+        with self.landing.filesystem().open(file.path, "rb") as fh:
+            return fh.read()
+
+    def _read_text(self, file: LandedFile, header_first: bool) -> str:
+        """The file as text: UTF-8, with or without a BOM; anything else names the byte and line."""
+        data = self._read_bytes(file)
+        start = 3 if data.startswith(codecs.BOM_UTF8) else 0
+        try:
+            return data[start:].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            pos = exc.start + start
+            line = _line_of(data, pos)
+            where = "of the header" if header_first and line == 1 else f"on line {line}"
+            raise DeliveryError(f"{file.name}: is not UTF-8 (byte {pos} {where})") from None
+
+    def _reject(self, table: RawTable, file: LandedFile, number: int, line: int, reason: str, text: str) -> None:
+        """Set a record aside: its raw is the delivered text of its lines, as a JSON string."""
+        self.rejects[table.name].append((file.name, number, f"line {line}", reason, json.dumps(text, ensure_ascii=False)))
+
+    # -- JSON pages --------------------------------------------------------------------------
+    def _read_docs(self, files: list[LandedFile]) -> None:
+        """All documents of the JSON files (several concatenated documents allowed) in one read."""
+        # Pages of any size: DuckDB refuses a document over "maximum_object_size" (16 MiB by default).
+        max_size = max([DUCKDB_MAX_OBJECT, *(f.size + 1 for f in files)])
         query = (
             "create or replace temp table docs as "
             "select f.name, row_number() over (partition by t.filename order by t.ordinality) as doc_number, "
             "       count(*) over (partition by t.filename) as docs_in_file, t.json as doc "
-            f"from read_json_objects($paths, format='{layout}', filename=true) with ordinality as t "
+            "from read_json_objects($paths, format='unstructured', filename=true, maximum_object_size=$max) "
+            "     with ordinality as t "
             "join delivery_files as f on f.path = t.filename")
         self.con.execute("create or replace temp table delivery_files (path varchar, name varchar)")
         self.con.executemany("insert into delivery_files values (?, ?)", [(f.path, f.name) for f in files])
         try:
-            self.con.execute(query, {"paths": [f.path for f in files]})
+            self.con.execute(query, {"paths": [f.path for f in files], "max": max_size})
         except duckdb.Error:
             # Find the file DuckDB could not read, to name it.
             for file in files:
                 try:
-                    self.con.execute(f"select count(*) from read_json_objects($p, format='{layout}')", {"p": file.path})
+                    self.con.execute("select count(*) from read_json_objects($p, format='unstructured', "
+                                     "maximum_object_size=$max)", {"p": file.path, "max": max_size})
                 except duckdb.Error as exc:
-                    raise DeliveryError(f"{file.name}: cannot be read as {fmt}: {_first_error_line(exc, file)}") from None
+                    detail = _json_error_detail(exc, file, self._read_bytes(file))
+                    raise DeliveryError(f"{file.name}: cannot be read as json: {detail}") from None
             raise
         empty = self.con.execute(
             "select name from delivery_files where name not in (select name from docs) order by name").fetchall()
         if empty:
-            raise DeliveryError(f"{empty[0][0]}: holds no JSON {'record' if fmt == 'ndjson' else 'document'}")
+            raise DeliveryError(f"{empty[0][0]}: holds no JSON document")
 
-    def _add_json(self, files: list[LandedFile], fmt: str) -> None:
+    def _check_pages(self) -> None:
+        """Every page has the shape its source declares; else the file is not a page of it."""
+        shape = self.source.page or PageShape(f"a {self.source.name} page")
+        paths = sorted({t.records_path for t in self.source.tables if t.records_path} | set(shape.required))
+        cols = [f"json_type(doc, {sql_literal(p)})" for p in paths]
+        error = f"json_extract(doc, {sql_literal(shape.error_path)})" if shape.error_path else "null"
+        kind = "json_extract_string(doc, '$.kind')" if any(t.kind for t in self.source.tables) else "null"
+        rows = self.con.execute(
+            f"select name, doc_number, docs_in_file, json_type(doc), cast({error} as varchar), {kind}, "
+            "case when json_type(doc) = 'OBJECT' then json_keys(doc) end"
+            + "".join(", " + c for c in cols) + " from docs order by name, doc_number").fetchall()
+        for name, number, in_file, top, err, kind_value, keys, *types in rows:
+            where = f"{name}: document {number}" if in_file > 1 else name
+            if top != "OBJECT":
+                raise DeliveryError(f"{where}: not {shape.what}: the file holds a JSON {_json_kind(top)}, "
+                                    "not an object")
+            if err is not None:
+                self._check_api_error(where, shape, json.loads(err))
+            if any(t.kind for t in self.source.tables):
+                table = self.source.table_for_kind(kind_value)
+                if table is None:
+                    raise DeliveryError(f"{name}: unknown payload kind {kind_value!r} for source {self.source.name}")
+            else:
+                table = self.source.tables[0]
+            found = dict(zip(paths, types, strict=True))
+            for path in shape.required:
+                if found[path] is None:
+                    raise DeliveryError(f"{where}: not {shape.what}: it has no {path}")
+            records = table.records_path
+            if records is None:
+                continue
+            if found[records] is None:
+                if not shape.records_optional:
+                    raise DeliveryError(f"{where}: not {shape.what}: it has no {records} array")
+                if shape.page_keys and set(keys) - set(shape.page_keys) - {records.split(".")[1]}:
+                    raise DeliveryError(f"{where}: not {shape.what}: it has no {records} array, and fields "
+                                        f"other than {', '.join(shape.page_keys)}")
+            elif found[records] != "ARRAY":
+                raise DeliveryError(f"{where}: not {shape.what}: {records} is a JSON {_json_kind(found[records])}, "
+                                    "not an array")
+
+    @staticmethod
+    def _check_api_error(where: str, shape: PageShape, err: object) -> None:
+        """The platform's error object: fine when its code means success, else the file fails
+        with the platform's code and message."""
+        if isinstance(err, dict):
+            code, message = err.get("code"), err.get("message")
+            kind = err.get("type") or err.get("status") or err.get("error_type")
+        else:  # a bare value ({"error": "invalid_grant"})
+            code, message, kind = None, err, None
+            if str(err) in shape.ok_codes:
+                return
+        if code is not None and str(code) in shape.ok_codes:
+            return
+        if code is None and not message and not kind:
+            return  # an empty error object ({} or null) reports nothing
+        said = []
+        if code is not None:
+            said.append(f"code {_one_line(code, 60)}" + (f" ({_one_line(kind, 60)})" if kind else ""))
+        elif kind:
+            said.append(_one_line(kind, 60))
+        if message:
+            said.append(f'"{_one_line(message)}"')
+        raise DeliveryError(f"{where}: the API returned an error instead of {shape.what}: {': '.join(said)}")
+
+    # -- NDJSON ------------------------------------------------------------------------------
+    def _read_ndjson(self, files: list[LandedFile]) -> None:
+        """One document per line of the NDJSON files. A line that is not a JSON object is set
+        aside with its line number; a last line cut in the middle (no line break after it)
+        means the transfer stopped: the file fails."""
+        table = self.source.tables[0]
+        names, numbers, lines, texts = [], [], [], []
+        cut: dict[str, int] = {}  # file -> its last line, when the file does not end with a line break
+        for file in files:
+            text = self._read_text(file, header_first=False)
+            physical = text.split("\n")
+            if physical[-1] == "":
+                physical.pop()  # the file ends with a line break
+            elif physical:
+                cut[file.name] = len(physical)
+            n = 0
+            for i, line in enumerate(physical, 1):
+                line = line.removesuffix("\r")
+                if not line.strip():
+                    continue  # blank lines separate nothing
+                n += 1
+                names.append(file.name)
+                numbers.append(n)
+                lines.append(i)
+                texts.append(line)
+            if n == 0:
+                raise DeliveryError(f"{file.name}: holds no JSON record")
+        self.con.register("ndjson_lines", pa.table({
+            "name": pa.array(names, pa.string()), "record_number": pa.array(numbers, pa.int64()),
+            "line_number": pa.array(lines, pa.int64()), "line": pa.array(texts, pa.string())}))
+        self.con.execute(
+            "create or replace temp table ndjson_docs as "
+            "select *, case when json_valid(line) then json_type(cast(line as json)) end as type from ndjson_lines")
+        self.con.unregister("ndjson_lines")
+        bad = self.con.execute(
+            "select name, record_number, line_number, line, type from ndjson_docs "
+            "where type is distinct from 'OBJECT' order by name, record_number").fetchall()
+        for name, number, line_number, line, type_ in bad:
+            if type_ is None and cut.get(name) == line_number:
+                raise DeliveryError(f"{name}: cannot be read as ndjson: line {line_number}, the last line, is cut "
+                                    "(malformed JSON and no line break at the end of the file)")
+            if type_ is None:
+                try:
+                    json.loads(line)
+                    why = "malformed JSON"
+                except ValueError as exc:
+                    why = f"malformed JSON: {exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) \
+                        else "malformed JSON"
+            else:
+                why = f"a JSON {_json_kind(type_)}"
+            file = next(f for f in files if f.name == name)
+            self._reject(table, file, number, line_number, f"the line is a JSON object (got {why})", line)
+        self.con.execute(
+            "create or replace temp table docs as select name, record_number as doc_number, 1 as docs_in_file, "
+            "cast(line as json) as doc from ndjson_docs where type = 'OBJECT'")
+        self.con.execute("drop table ndjson_docs")
+
+    # -- flattening the documents ------------------------------------------------------------
+    def _flatten_docs(self, fmt: str) -> None:
         con = self.con
-        self._read_docs(files, fmt)
-        if self.source.file_check:
-            expr, message = self.source.file_check
-            bad = con.execute(f"select name from docs group by name having not bool_and({expr}) order by name").fetchall()
-            if bad:
-                raise DeliveryError(f"{bad[0][0]}: {message}")
         kinds: list[str | None] = [None]
         if fmt == "json" and any(t.kind for t in self.source.tables):
-            rows = con.execute("select distinct name, json_extract_string(doc, '$.kind') from docs order by 1").fetchall()
-            for name, kind in rows:
-                if self.source.table_for_kind(kind) is None:
-                    raise DeliveryError(f"{name}: unknown payload kind {kind!r} for source {self.source.name}")
-            kinds = sorted({kind for _, kind in rows})
+            kinds = sorted({r[0] for r in con.execute("select distinct json_extract_string(doc, '$.kind') from docs")
+                            .fetchall()})
         for kind in kinds:
             table = self.source.table_for_kind(kind) if kind is not None else self.source.tables[0]
             where = "where json_extract_string(doc, '$.kind') = $kind" if kind is not None else ""
@@ -200,55 +419,72 @@ class DeliveryParser:
                 params)
         con.execute("drop table docs")  # the parsed rows are all that is needed from here on
 
-    def _sniff_separator(self, file: LandedFile) -> str:
-        with self.landing.filesystem().open(file.path, "rb") as fh:
-            head = fh.read(65536)
-        first_line = head.decode("utf-8-sig", errors="replace").splitlines()[0] if head.strip() else ""
+    # -- CSV ---------------------------------------------------------------------------------
+    def _add_csv(self, file: LandedFile) -> None:
+        """One CSV file, split into records by Python's csv module over its physical lines.
+
+        A record is numbered by the line it starts on (the header is line 1; a line break inside
+        a quoted field starts a new physical line). A record with more or fewer fields than the
+        header, or with broken quoting, is set aside whole, never loaded shifted."""
+        table = self.source.tables[0]
+        text = self._read_text(file, header_first=True)
+        first_line = next(iter(io.StringIO(text, newline="")), "")
         if not first_line.strip():
             raise DeliveryError(f"{file.name}: the CSV has no header row")
-        return max(self.source.csv_separators, key=first_line.count)
-
-    def _add_csv(self, file: LandedFile) -> None:
-        con = self.con
-        table = self.source.tables[0]
-        sep = self._sniff_separator(file)
-        reader = "read_csv($file, header=true, all_varchar=true, delim=$sep, quote='\"', escape='\"')"
-        header = self._csv_header(file, sep)
+        sep = max(self.source.csv_separators, key=first_line.count)
+        records = _csv_records(text, sep)
+        _, _, first, error = next(records)
+        if error:
+            raise DeliveryError(f"{file.name}: the CSV header cannot be read: {error}")
+        header = [h.strip() for h in first]
+        if len(set(header)) != len(header) or any(not h for h in header):
+            raise DeliveryError(f"{file.name}: the CSV header has blank or repeated column names")
         missing = [c.name for c in table.columns if c.required and (c.path or c.name) not in header]
         if missing:
             raise DeliveryError(
                 f"{file.name}: the CSV header lacks required column(s) {', '.join(missing)} "
-                f"(found: {', '.join(header)})")
-        params = {"file": file.path, "sep": sep, "name": file.name}
-        target = sql_ident("parsed_" + table.name)
+                f"({_header_shown(header)})")
+        values: list[list[str | None]] = [[] for _ in header]
+        numbers: list[int] = []
+        n = 0
+        for line, raw, fields, error in records:
+            if error is None and len(fields) <= 1 and not "".join(fields).strip():
+                continue  # a blank line
+            n += 1
+            if error == "unexpected end of data":
+                raise DeliveryError(f"{file.name}: cannot be read as csv: a quoted field opened on line {line} "
+                                    "is never closed (is the file cut?)")
+            if error is not None:
+                self._reject(table, file, n, line, f"the row is valid CSV (got {error})", raw)
+            elif len(fields) != len(header):
+                self._reject(table, file, n, line,
+                             f"the row has the {len(header)} fields of the header (got {len(fields)})", raw)
+            else:
+                numbers.append(n)
+                for column, value in zip(values, fields, strict=True):
+                    column.append(value if value != "" else None)
+        if n == 0:
+            message = f"{file.name}: holds a header but no row"
+            log.warning("%s: %s", self.source.name, message)
+            self.warnings[table.name].append(message)
+        names = [f"c{i}" for i in range(len(header))]
+        rows = pa.table({"record_number": pa.array(numbers, pa.int64()),
+                         **{c: pa.array(v, pa.string()) for c, v in zip(names, values, strict=True)}})
+        by_header = dict(zip(header, names, strict=True))
         cols = ", ".join(sql_ident(c.name) for c in table.columns)
         exprs = ", ".join(
-            _blank_as_null(sql_ident(c.path or c.name)) if (c.path or c.name) in header else "null"
+            _blank_as_null(sql_ident(by_header[c.path or c.name])) if (c.path or c.name) in by_header else "null"
             for c in table.columns)
-        raw = "json_object(" + ", ".join(f"{sql_literal(h)}, {sql_ident(h)}" for h in header) + ")"
-        con.execute(
-            f"insert into {target} (source_file, record_number, record_position, raw_record, {cols}) "
-            f"select $name, ordinality, 'row ' || ordinality, cast({raw} as varchar), {exprs} "
-            f"from {reader} with ordinality",
-            params)
-
-    def _csv_header(self, file: LandedFile, sep: str) -> list[str]:
-        with self.landing.filesystem().open(file.path, "rb") as fh:
-            head = fh.read(65536)
+        raw = "json_object(" + ", ".join(f"{sql_literal(h)}, {sql_ident(by_header[h])}" for h in header) + ")"
+        self.con.register("csv_rows", rows)
         try:
-            text = head.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            if exc.start < len(head) - 4:  # not just a character cut at the 64 KiB boundary
-                raise DeliveryError(f"{file.name}: is not UTF-8 (byte {exc.start} of the header)") from None
-            text = head[: exc.start].decode("utf-8-sig")
-        try:
-            first = next(csv.reader(io.StringIO(text, newline=""), delimiter=sep), [])
-        except csv.Error as exc:
-            raise DeliveryError(f"{file.name}: the CSV header cannot be read: {exc}") from None
-        header = [h.strip() for h in first]
-        if len(set(header)) != len(header) or any(not h for h in header):
-            raise DeliveryError(f"{file.name}: the CSV header has blank or repeated column names")
-        return header
+            self.con.execute(
+                f"insert into {sql_ident('parsed_' + table.name)} "
+                f"(source_file, record_number, record_position, raw_record, {cols}) "
+                f"select $name, record_number, 'row ' || record_number, cast({raw} as varchar), {exprs} "
+                f"from csv_rows", {"name": file.name})
+        finally:
+            self.con.unregister("csv_rows")
 
     # -- result ------------------------------------------------------------------------------
     def result(self) -> dict[str, ParsedTable]:
@@ -259,10 +495,54 @@ class DeliveryParser:
             arrow = self.con.sql(
                 f"select source_file, record_number, record_position, raw_record, {cols} "
                 f"from {sql_ident('parsed_' + table.name)} order by source_file, record_number").to_arrow_table()
-            out[table.name] = ParsedTable(table=table, arrow=arrow)
-            if arrow.num_rows:
-                log.info("%s: %s records parsed into %s", self.source.name, arrow.num_rows, table.name)
+            rejected = sorted(self.rejects[table.name], key=lambda r: (r[0], r[1]))
+            rejects = pd.DataFrame([(f, pos, why, raw) for f, _, pos, why, raw in rejected],
+                                   columns=list(REJECT_COLUMNS)) if rejected else _no_rejects()
+            out[table.name] = ParsedTable(table=table, arrow=arrow, rejects=rejects,
+                                          warnings=list(self.warnings[table.name]))
+            if arrow.num_rows or rejected:
+                log.info("%s: %s records parsed into %s, %s set aside", self.source.name, arrow.num_rows,
+                         table.name, len(rejected))
         return out
+
+
+_COLUMN_NAME = re.compile(r"[\w .#()/%'+-]{1,64}")
+
+
+def _header_shown(header: list[str]) -> str:
+    """The header's names for an error message, unless they do not look like column names (a
+    file without its header row: its first row is data, and data stays out of messages)."""
+    if all(_COLUMN_NAME.fullmatch(h) for h in header):
+        return f"found: {', '.join(header)}"
+    return f"found {len(header)} columns whose names do not look like column names: is the header row missing?"
+
+
+def _csv_records(text: str, sep: str):
+    """Every CSV record of ``text``: (first line, delivered text without its final line break,
+    fields or None, csv error or None). Physical lines end with \\r\\n, \\n or \\r."""
+    consumed: list[str] = []
+
+    def lines():
+        for line in io.StringIO(text, newline=""):
+            consumed.append(line)
+            yield line
+
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    reader = csv.reader(lines(), delimiter=sep, quotechar='"', doublequote=True, strict=True)
+    line_number = 0
+    while True:
+        consumed.clear()
+        try:
+            fields, error = next(reader), None
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            fields, error = None, str(exc)
+        start = line_number + 1
+        line_number += len(consumed)
+        raw = "".join(consumed)
+        raw = raw[:-2] if raw.endswith("\r\n") else raw[:-1] if raw.endswith(("\n", "\r")) else raw
+        yield start, raw, fields, error
 
 
 def parse_delivery(source: Source, landing: Landing, files: list[LandedFile]) -> dict[str, ParsedTable]:

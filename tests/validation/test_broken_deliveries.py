@@ -80,7 +80,7 @@ def test_a_broken_delivery_stops_with_one_line_and_leaves_the_warehouse_as_it_wa
 # and one case of every other kind.
 FIXED_CASES = [c for c in BROKEN_CASES if c.kind == OVER_THRESHOLD] + [CASE_BY_ID[i] for i in (
     "google_business_reviews-truncated-json", "ambassador_posts-truncated-ndjson", "instagram_media-empty-file",
-    "products-empty-folder", "retailer_reviews-wrong-header", "youtube_videos-latin-1", "wom_surveys-utf-16",
+    "retailer_reviews-wrong-header", "youtube_videos-latin-1", "wom_surveys-utf-16",
     "retailer_reviews-latin-1-after-64k", "products-ragged-row", "tiktok_videos-api-error-page",
     "youtube_videos-unknown-kind")]
 
@@ -219,7 +219,7 @@ def test_a_malformed_threshold_is_a_one_line_settings_error(value):
     assert str(err.value).startswith("UGC_MAX_REJECTED_SHARE: ")
 
 
-# -- known gaps (strict xfails) --------------------------------------------------------------
+# -- known gaps, now closed (they were strict xfails) --------------------------------------
 
 def test_the_run_record_of_a_delivery_over_the_threshold_counts_what_was_read(good_day_env):
     env = good_day_env
@@ -232,13 +232,11 @@ def test_the_run_record_of_a_delivery_over_the_threshold_counts_what_was_read(go
     assert (run["files_read"], run["records_read"], run["records_loaded"]) == (1, 4, 0)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "unclear messages for unreadable CSV files: Latin-1 bytes in a data row are reported as "
-    "'is not UTF-8 (byte N of the header)'; past the first 64 KiB, as DuckDB's first line 'CSV Error on "
-    "Line: N' (not that the file is not UTF-8); a row with one field too many, as DuckDB's 'Error when "
-    "sniffing file \"<absolute path>\".' (no row, no reason)"))
 @pytest.mark.parametrize("case", [c for c in BROKEN_CASES if c.unclear], ids=lambda c: c.id)
 def test_an_unreadable_csv_says_what_is_wrong_and_where(env, case):
+    """Latin-1 bytes in a data row, even past the first 64 KiB, say the file is not UTF-8 and on which
+    line (not 'of the header', not DuckDB's 'CSV Error on Line'); rows with a field too many say which
+    line and why (not DuckDB's 'Error when sniffing file')."""
     env.deliver(case.source, NEXT_DAY, case.files)
 
     message = failed_ingest(env, case.source, NEXT_DAY, "run-unclear")
@@ -250,12 +248,9 @@ def test_an_unreadable_csv_says_what_is_wrong_and_where(env, case):
         assert "sniffing" not in message, message
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "a CSV row with one field too many (an unquoted comma) is sometimes accepted by DuckDB's reader, "
-    "which drops the extra field and shifts the row: here the last row of a products snapshot loads "
-    "with brand '25 cl' and category 'Maison Verte' (and elsewhere the quarantined 'raw' is the shifted "
-    "parse, not the row as delivered); parse._add_csv reads without strict_mode"))
 def test_a_row_with_one_field_too_many_never_loads_shifted_values(business_env):
+    """DuckDB's reader accepted such a row with its extra field dropped, shifted (brand '25 cl',
+    category 'Maison Verte'); the row is now quarantined whole, as delivered."""
     env = business_env
     env.deliver("products", DAY, {"products.csv": PRODUCTS_CSV + "MV-HNO-250,,Huile de noix, 25 cl,Maison Verte,\n"})
 

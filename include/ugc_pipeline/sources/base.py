@@ -115,6 +115,31 @@ class RawTable:
 
 
 @dataclass(frozen=True)
+class PageShape:
+    """What one JSON page (file) of a source must look like, checked before any record is read.
+
+    A page that does not fit is not a page of the source (an API error saved as the page, the
+    wrong endpoint, a top-level array): the delivery fails naming the file, never "0 records".
+    The records array of each table (``RawTable.records_path``) must be there unless
+    ``records_optional``.
+    """
+
+    what: str  # how messages name a good page: "a Google Business Profile reviews.list page"
+    # Where the platform puts its error (``$.error``), and the codes that mean success (TikTok
+    # always sends ``error.code = "ok"``). A page carrying it with another code is an API error,
+    # reported with the platform's code and message.
+    error_path: str | None = None
+    ok_codes: tuple[str, ...] = ()
+    # JSON paths every page holds (the Instagram user node's ``$.id``).
+    required: tuple[str, ...] = ()
+    # The records array may be absent, meaning no records (Google omits ``reviews`` for a place
+    # without reviews, Instagram omits ``media`` for an account without media)...
+    records_optional: bool = False
+    # ... and then the page may hold only these top-level keys (empty: any).
+    page_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Source:
     """A source folder of the landing zone and the raw tables its files feed."""
 
@@ -126,8 +151,8 @@ class Source:
     kind: Literal["ugc", "business"] = "ugc"
     # A required source must deliver every day; a missing folder is then an error.
     required: bool = False
-    # A JSON file-level condition that must hold (DuckDB expression over ``doc``), with its message.
-    file_check: tuple[str, str] | None = None
+    # JSON sources: what a page must look like (``PageShape``); None: any object holding the records.
+    page: PageShape | None = None
     # CSV only: the separators this export uses (sniffed per file among these).
     csv_separators: tuple[str, ...] = (",", ";")
     # Above this share of rejected records the delivery is considered broken and nothing loads

@@ -3,14 +3,19 @@
 Gotchas: ``starRating`` is a word (``FOUR``) or ``STAR_RATING_UNSPECIFIED``; ``comment`` is absent
 on rating-only reviews; timestamps are RFC 3339 with 0 to 9 fraction digits; the location id
 lives inside ``name`` (``accounts/{a}/locations/{l}/reviews/{r}``). Store-level UGC: no SKU.
+A page without reviews omits ``reviews``; an API error page (``{"error": {...}}``) fails the file.
 """
 
-from ugc_pipeline.sources.base import RawTable, Source, col, in_set, non_negative, resolves
+from ugc_pipeline.sources.base import PageShape, RawTable, Source, col, in_set, non_negative, resolves
 
 SOURCE = Source(
     name="google_business_reviews",
     formats=("json",),
     description="Reviews of the brand's stores on Google (store level, no SKU).",
+    # A location without reviews gets a page without ``reviews`` (often ``{}``); an error response
+    # is ``{"error": {"code": 401, "message": "...", "status": "UNAUTHENTICATED"}}``.
+    page=PageShape("a Google Business Profile reviews.list page", error_path="$.error", records_optional=True,
+                   page_keys=("averageRating", "totalReviewCount", "nextPageToken")),
     tables=(
         RawTable(
             name="google_business_reviews",

@@ -4,9 +4,10 @@ Gotchas: timestamps use a ``+0000`` offset; metrics are lifetime totals that gro
 deliveries; insights are a list of named metrics nested in each media, and a metric that is not
 there is unknown (NULL), never 0; ``views`` replaces the deprecated ``impressions``, which older
 media still report: staging takes ``views``, else ``impressions`` (contract: "views/impressions").
+A node without media omits ``media``; a file without the node's ``id`` (an error) fails.
 """
 
-from ugc_pipeline.sources.base import RawTable, Source, col, in_set, non_negative
+from ugc_pipeline.sources.base import PageShape, RawTable, Source, col, in_set, non_negative
 
 
 def _insight(metric: str) -> str:
@@ -21,6 +22,10 @@ SOURCE = Source(
     name="instagram_media",
     formats=("json",),
     description="Media of ambassadors' and brand-tagged Instagram accounts, with lifetime insights.",
+    # A user node without media omits ``media``; an error is
+    # ``{"error": {"code": 190, "type": "OAuthException", "message": "..."}}``.
+    page=PageShape("an Instagram Graph API user node", error_path="$.error", required=("$.id",),
+                   records_optional=True),
     tables=(
         RawTable(
             name="instagram_media",

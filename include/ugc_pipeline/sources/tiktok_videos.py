@@ -1,19 +1,17 @@
 """TikTok Research/Display API video pages: ``{"data": {"videos": [...]}, "error": {...}}``.
 
-Gotchas: ``id`` has 19 digits and is kept as exact text; ``create_time`` is unix seconds; an
+Gotchas: ``id`` has 19 digits and is kept as exact text; ``create_time`` is unix seconds (before
+2000 it is a placeholder, not a time: quarantined); every page carries ``error``, and an
 ``error.code`` other than ``ok`` makes the file unusable; follower counts come from ``ambassadors``.
 """
 
-from ugc_pipeline.sources.base import RawTable, Source, col, non_negative
+from ugc_pipeline.sources.base import PageShape, RawTable, Source, col, non_negative
 
 SOURCE = Source(
     name="tiktok_videos",
     formats=("json",),
     description="TikTok videos found by the brand's hashtags.",
-    file_check=(
-        "coalesce(json_extract_string(doc, '$.error.code'), 'ok') = 'ok'",
-        "the API page reports an error (error.code is not 'ok')",
-    ),
+    page=PageShape("a TikTok page of videos", error_path="$.error", ok_codes=("ok",)),
     tables=(
         RawTable(
             name="tiktok_videos",

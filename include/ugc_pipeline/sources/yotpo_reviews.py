@@ -1,15 +1,18 @@
 """Yotpo reviews API pages: ``{"reviews": [...]}``.
 
 Gotchas: ``deleted: true`` removes a review that an earlier delivery brought; ``name`` and
-``email`` are personal data and stop at the raw layer.
+``email`` are personal data and stop at the raw layer. An error response
+(``{"status": {"code": 401, ...}}``) or a page without ``reviews`` fails the file.
 """
 
-from ugc_pipeline.sources.base import RawTable, Source, between, col, non_negative, resolves
+from ugc_pipeline.sources.base import PageShape, RawTable, Source, between, col, non_negative, resolves
 
 SOURCE = Source(
     name="yotpo_reviews",
     formats=("json",),
     description="Product reviews collected by Yotpo on the brand's web shop.",
+    # Yotpo reports errors as ``{"status": {"code": 401, "message": "..."}}`` (200 is success).
+    page=PageShape("a Yotpo reviews page", error_path="$.status", ok_codes=("200",)),
     tables=(
         RawTable(
             name="yotpo_reviews",

@@ -2,15 +2,19 @@
 
 ``youtube#videoListResponse`` pages feed ``youtube_videos``; ``youtube#channelListResponse``
 pages feed ``youtube_channels`` (the subscriber count is the author's follower count).
-Gotcha: every statistic is a string; a hidden subscriber count is unknown.
+Gotcha: every statistic is a string; a hidden subscriber count is unknown; a response without
+matches has no ``items``; an API error page fails the file.
 """
 
-from ugc_pipeline.sources.base import RawTable, Source, col, non_negative
+from ugc_pipeline.sources.base import PageShape, RawTable, Source, col, non_negative
 
 SOURCE = Source(
     name="youtube_videos",
     formats=("json",),
     description="YouTube videos mentioning the campaigns, and their channels.",
+    # Every page names its ``kind`` (an unknown one fails the file); a list of ids none of which
+    # exists has no ``items`` at all; an error is ``{"error": {"code": 403, "message": "..."}}``.
+    page=PageShape("a YouTube Data API list response", error_path="$.error", records_optional=True),
     tables=(
         RawTable(
             name="youtube_videos",
