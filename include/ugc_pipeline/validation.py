@@ -8,9 +8,12 @@ delivery, creation times not after the delivery day, and a non-empty table for r
 GX runs on a pandas DataFrame prepared set-based by DuckDB from the parsed rows (no file is read
 again): for every typed column its value (``<col>__value``) and its unparseable text
 (``<col>__unparseable``), lower-cased copies for case-insensitive sets, the unresolved value of
-each reference, and a duplicate marker. Records that fail an expectation are quarantined with the
-expectation's description; the rest load. Above the source's rejected-share threshold the
-delivery is considered broken: ``DeliveryError`` names the file, the expectation and the counts.
+each reference, and a duplicate marker, set last: of several occurrences of one key and version,
+the last one passing every other expectation loads and the other valid ones are duplicates (an
+invalid one is quarantined for its own failure only). Records that fail an expectation are
+quarantined with the expectation's description and the offending value as delivered (the field's
+raw text, never the typed value GX compared); the rest load. Above the source's rejected-share
+threshold the delivery is considered broken: ``DeliveryError`` names the file, the expectation and the counts.
 
 ``great_expectations`` is imported lazily: it takes seconds and is needed only inside tasks.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,8 +49,9 @@ _VALUE = {
     "bool": "try_cast(trim({v}) as boolean)",
     # Timestamps are compared in UTC, as naive values (what pandas and GX handle everywhere).
     "timestamp": _SANE.format(t="cast(timezone('UTC', try_cast(trim({v}) as timestamptz)) as timestamp)"),
-    # Seconds between 1900 and 2200 only (milliseconds sent as seconds would overflow).
-    "unix_seconds": "case when (" + _INT + ") between -2208988800 and 7258118400 "
+    # Seconds from 2000-01-01 to 2200 only: 0 or less is a placeholder (1970-01-01), not a time, and
+    # milliseconds sent as seconds would overflow.
+    "unix_seconds": "case when (" + _INT + ") between 946684800 and 7258118400 "
                     "then cast(timezone('UTC', to_timestamp(" + _INT + ")) as timestamp) end",
     "date": _SANE.format(t="cast(try_cast(trim({v}) as date) as timestamp)"),
 }
@@ -54,11 +59,14 @@ _VALUE = {
 
 @dataclass(frozen=True)
 class Check:
-    """One expectation of a suite, with the frame column it reads and how a failure reads."""
+    """One expectation of a suite, with the frame column it reads and how a failure reads:
+    ``<description> (<label> <text>)``, the text being the first present of the ``shown`` fields
+    as delivered (the raw text, not the typed value GX compared), or a derived frame column."""
 
     expectation: object  # a great_expectations Expectation
     description: str  # what the quarantine's ``reasons`` and the logs say
-    show_value: bool = True  # append the offending value to the reason
+    shown: tuple[str, ...] = ()  # the fields whose delivered text the reason shows; () for none
+    label: str = "got"
 
 
 @dataclass
@@ -121,8 +129,27 @@ def _kpi_cutoff(delivery_date: date, tz: str, is_date: bool = False) -> datetime
     dates (daily facts), the day itself, compared as a date."""
     if is_date:
         return datetime.combine(delivery_date + timedelta(days=1) + EXPORT_GRACE, time(0))
-    local = datetime.combine(delivery_date + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz)) + EXPORT_GRACE
-    return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    return _local_cutoff(delivery_date, tz).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+def _local_cutoff(delivery_date: date, tz: str) -> datetime:
+    return datetime.combine(delivery_date + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz)) + EXPORT_GRACE
+
+
+def _latest(delivery_date: date, tz: str, value_type: str) -> str:
+    """The latest creation time a delivery may hold, in the terms its values are delivered in: a
+    calendar date; else the time in ``tz`` and its UTC reading (a delivered time without an offset
+    is UTC), or unix seconds."""
+    if value_type == "date":
+        return f"at the latest {_kpi_cutoff(delivery_date, tz, is_date=True).date() - timedelta(days=1)}"
+    second = timedelta(seconds=1)
+    local = _local_cutoff(delivery_date, tz) - second
+    utc = _kpi_cutoff(delivery_date, tz) - second
+    if value_type == "unix_seconds":
+        same_terms = f"unix time {int(utc.replace(tzinfo=ZoneInfo('UTC')).timestamp())}"
+    else:
+        same_terms = f"{utc:%Y-%m-%d %H:%M:%S} UTC"
+    return f"at the latest {local:%Y-%m-%d %H:%M:%S} {tz}, i.e. {same_terms}"
 
 
 def build_checks(table: RawTable, source: Source, delivery_date: date, tz: str,
@@ -134,40 +161,41 @@ def build_checks(table: RawTable, source: Source, delivery_date: date, tz: str,
     notes: list[str] = []
     if source.required:
         checks.append(Check(gxe.ExpectTableRowCountToBeBetween(min_value=1),
-                            "the delivery holds at least one record", show_value=False))
+                            "the delivery holds at least one record"))
     for c in table.columns:
         if c.required:
-            checks.append(Check(gxe.ExpectColumnValuesToNotBeNull(column=c.name),
-                                f"{c.name} is present", show_value=False))
+            checks.append(Check(gxe.ExpectColumnValuesToNotBeNull(column=c.name), f"{c.name} is present"))
         if c.type in _VALUE:
             checks.append(Check(gxe.ExpectColumnValuesToBeNull(column=f"{c.name}__unparseable"),
-                                f"{c.name} is a valid {c.type.replace('_', ' ')}"))
+                                f"{c.name} is a valid {c.type.replace('_', ' ')}", shown=(c.name,)))
     for rule in table.rules:
         col = rule.columns[0]
         if rule.kind == "between":
             typed = f"{col}__value" if table.column(col).type in _VALUE else f"{col}__number"
             checks.append(Check(gxe.ExpectColumnValuesToBeBetween(
-                column=typed, min_value=rule.min, max_value=rule.max), rule.description))
+                column=typed, min_value=rule.min, max_value=rule.max), rule.description, shown=(col,)))
         elif rule.kind == "in_set":
             values = [v.lower() for v in rule.values] if rule.ignore_case else list(rule.values)
             column = f"{col}__lower" if rule.ignore_case else col
-            checks.append(Check(gxe.ExpectColumnValuesToBeInSet(column=column, value_set=values), rule.description))
+            checks.append(Check(gxe.ExpectColumnValuesToBeInSet(column=column, value_set=values), rule.description,
+                                shown=(col,)))
         elif rule.kind == "resolves":
             if all(references.get(ref) for ref in rule.reference):
-                checks.append(Check(gxe.ExpectColumnValuesToBeNull(column=_unresolved(rule)), rule.description))
+                checks.append(Check(gxe.ExpectColumnValuesToBeNull(column=_unresolved(rule)), rule.description,
+                                    shown=rule.columns))
             else:
                 notes.append(f"skipped '{rule.description}': {', '.join(rule.reference)} not loaded yet")
-    if table.key:
-        checks.append(Check(gxe.ExpectColumnValuesToBeNull(column="__duplicate"),
-                            f"{'+'.join(table.key)} appears once per version in the delivery "
-                            "(the last occurrence is kept)", show_value=False))
     if table.created_column:
-        is_date = table.column(table.created_column).type == "date"
+        value_type = table.column(table.created_column).type
         checks.append(Check(gxe.ExpectColumnValuesToBeBetween(
             column=f"{table.created_column}__value", strict_max=True,
-            max_value=_kpi_cutoff(delivery_date, tz, is_date)),
+            max_value=_kpi_cutoff(delivery_date, tz, value_type == "date")),
             f"{table.created_column} is not in the future of the delivery {delivery_date} "
-            f"(at the latest {delivery_date + timedelta(days=1)} 23:59:59 {tz})"))
+            f"({_latest(delivery_date, tz, value_type)})", shown=(table.created_column,)))
+    if table.key:  # decided last, among the occurrences that pass every other expectation (check_frame)
+        checks.append(Check(gxe.ExpectColumnValuesToBeNull(column=DUPLICATE),
+                            f"{'+'.join(table.key)} appears once per version in the delivery "
+                            "(the last valid occurrence is kept)", shown=(DUPLICATE,), label="kept"))
     return checks, notes
 
 
@@ -175,10 +203,20 @@ def _unresolved(rule: Rule) -> str:
     return "__unresolved_" + "_".join(rule.columns)
 
 
+# The duplicate marker: where the occurrence that was kept sits (NULL for a record that is no duplicate).
+DUPLICATE = "__duplicate"
+
+
 # -- the frame GX validates -------------------------------------------------------------------
 
-def check_frame(table: RawTable, arrow: pa.Table, references: References) -> pd.DataFrame:
-    """The parsed rows plus the derived columns the expectations read, in the rows' order."""
+def check_frame(table: RawTable, arrow: pa.Table, references: References, checks: list[Check]) -> pd.DataFrame:
+    """The parsed rows plus the derived columns the expectations read, in the rows' order.
+
+    The duplicate marker comes last, from the other checks' failures: of the occurrences of one
+    key and version, the last one that fails no other expectation is kept, and each other valid
+    occurrence is marked with where the kept one sits. An invalid occurrence is quarantined for
+    its own failure only, and never makes a valid one a duplicate (nor is it ever the one kept).
+    """
     con = duckdb.connect()
     try:
         con.execute("set TimeZone = 'UTC'")
@@ -214,18 +252,72 @@ def check_frame(table: RawTable, arrow: pa.Table, references: References) -> pd.
                     else sql_ident(rule.columns[0])
                 exprs.append(f"case when ({present}) and not ({' or '.join(matched)}) then {shown} end "
                              f"as {sql_ident(_unresolved(rule))}")
-        if table.key:
-            partition = ", ".join(sql_ident(k) for k in table.key)
-            if table.version_column:
-                partition += ", " + sql_ident(table.version_column)
-            exprs.append(
-                f"case when row_number() over (partition by {partition} "
-                f"order by source_file desc, record_number desc) > 1 "
-                f"then 'a later occurrence in the delivery was kept' end as __duplicate")
         frame = con.sql(f"select {', '.join(exprs)} from parsed order by __row").df()
+        if table.key:
+            frame[DUPLICATE] = _duplicates(con, table, _failing(checks, frame))
     finally:
         con.close()
     return frame
+
+
+def _unexpected(expectation, frame: pd.DataFrame) -> pd.Series | None:
+    """The rows a column-map expectation of ``build_checks`` finds unexpected, computed as GX does
+    on pandas (nulls are never unexpected except for "not null"); None for a table-level one.
+    Lets the duplicate decision come after the other checks within one GX run; ``validate_table``
+    checks that GX found exactly these rows."""
+    import great_expectations.expectations as gxe
+
+    if isinstance(expectation, gxe.ExpectTableRowCountToBeBetween):
+        return None
+    values = frame[expectation.column]
+    if isinstance(expectation, gxe.ExpectColumnValuesToNotBeNull):
+        unexpected = values.isna()
+    elif isinstance(expectation, gxe.ExpectColumnValuesToBeNull):
+        unexpected = values.notna()
+    elif isinstance(expectation, gxe.ExpectColumnValuesToBeInSet):
+        unexpected = values.notna() & ~values.isin(list(expectation.value_set))
+    elif isinstance(expectation, gxe.ExpectColumnValuesToBeBetween):
+        unexpected = pd.Series(False, index=frame.index)
+        low, high = expectation.min_value, expectation.max_value
+        if low is not None:
+            unexpected |= _bools((values <= low) if expectation.strict_min else (values < low))
+        if high is not None:
+            unexpected |= _bools((values >= high) if expectation.strict_max else (values > high))
+    else:
+        raise TypeError(f"validation._unexpected does not know {type(expectation).__name__}: add it")
+    return _bools(unexpected)
+
+
+def _bools(series: pd.Series) -> pd.Series:
+    """Plain booleans, NA (a comparison with a null) as False."""
+    return series.fillna(False).astype(bool)
+
+
+def _failing(checks: list[Check], frame: pd.DataFrame) -> pa.Array:
+    """Per row: does it fail a record-level expectation other than the duplicate one?"""
+    failing = pd.Series(False, index=frame.index)
+    for check in checks:
+        if getattr(check.expectation, "column", None) != DUPLICATE:
+            unexpected = _unexpected(check.expectation, frame)
+            if unexpected is not None:
+                failing |= unexpected
+    return pa.array(failing.to_numpy(dtype=bool))
+
+
+def _duplicates(con: duckdb.DuckDBPyConnection, table: RawTable, failing: pa.Array) -> list[str | None]:
+    """The duplicate marker per row (``con`` holds ``parsed``): among the valid occurrences of one
+    key and version, every one but the last (file name, then position) names the last one, by
+    its position (and its file when it sits in another one)."""
+    con.register("failing", pa.table({"__row": pa.array(range(len(failing)), pa.int64()), "__failing": failing}))
+    partition = ", ".join(sql_ident(k) for k in [*table.key, *filter(None, [table.version_column])])
+    kept_file, kept_position = "first_value(source_file) over w", "first_value(record_position) over w"
+    rows = con.sql(
+        f"select case when not __failing and row_number() over w > 1 then "
+        f"  case when {kept_file} = source_file then {kept_position} else {kept_file} || ' ' || {kept_position} end "
+        f"end from parsed join failing using (__row) "
+        f"window w as (partition by {partition}, __failing order by source_file desc, record_number desc) "
+        f"order by __row").fetchall()
+    return [r[0] for r in rows]
 
 
 # -- running GX -------------------------------------------------------------------------------
@@ -309,18 +401,37 @@ def _run_suite(gx, context, table: RawTable, checks: list[Check], frame: pd.Data
     return results, docs
 
 
+class _Shown:
+    """The text a reason shows for a check on one row: the first present of its ``shown`` fields
+    as delivered (the parsed raw text), or a derived frame column (the duplicate marker)."""
+
+    def __init__(self, arrow: pa.Table, frame: pd.DataFrame):
+        self.arrow, self.frame = arrow, frame
+        self.columns: dict[str, list] = {}
+
+    def __call__(self, check: Check, row: int) -> str | None:
+        for name in check.shown:
+            if name not in self.columns:
+                self.columns[name] = self.arrow.column(name).to_pylist() if name in self.arrow.column_names \
+                    else [None if pd.isna(v) else v for v in self.frame[name]]
+            if self.columns[name][row] is not None:
+                return str(self.columns[name][row])
+        return None
+
+
 def validate_table(source: Source, parsed: ParsedTable, delivery_date: date, tz: str,
                    references: References, gx_dir: str | None, run_name: str) -> ValidatedTable:
     table, arrow = parsed.table, parsed.arrow
     if arrow.num_rows == 0 and not source.required:  # nothing delivered for this table: nothing to check
         return ValidatedTable(table=table, good=arrow.drop_columns(["raw_record"]),
-                              rejects=pd.DataFrame(columns=["file", "position", "reasons", "raw"]), records_read=0)
+                              rejects=parsed.rejects.copy(), records_read=parsed.records_read)
     checks, notes = build_checks(table, source, delivery_date, tz, references)
     for note in notes:
         log.warning("%s: %s", table.name, note)
-    frame = check_frame(table, arrow, references)
+    frame = check_frame(table, arrow, references, checks)
     results, docs = run_suite(table, checks, frame, gx_dir, run_name)
     by_description = {c.description: c for c in checks}
+    shown = _Shown(arrow, frame)
 
     reasons: dict[int, list[str]] = {}
     outcomes = []
@@ -329,16 +440,19 @@ def validate_table(source: Source, parsed: ParsedTable, delivery_date: date, tz:
         description = res.expectation_config.description
         check = by_description[description]
         info = res.result or {}
-        indexes = info.get("unexpected_index_list") or []
-        values = info.get("unexpected_list") or []
+        indexes = [int(i) for i in info.get("unexpected_index_list") or []]
         outcomes.append(Outcome(description, int(info.get("unexpected_count") or 0), bool(res.success)))
         if not res.success and not indexes and "unexpected_count" not in info:
             table_failures.append(description)  # a table-level expectation
-        for i, idx in enumerate(indexes):
-            text = description
-            if check.show_value and i < len(values):
-                text += f" (got {values[i]!r})"
-            reasons.setdefault(int(idx), []).append(text)
+        expected = _unexpected(check.expectation, frame)
+        if expected is not None and set(indexes) != set(expected[expected].index):
+            # the duplicate decision assumed other failures than GX found: a record could be lost
+            raise RuntimeError(f"{table.name}: GX found other records failing '{description}' than "
+                               "validation._unexpected (on which the duplicate decision rests)")
+        for idx in indexes:
+            text = shown(check, idx)
+            reasons.setdefault(idx, []).append(f"{description} ({check.label} {text})" if text is not None
+                                               else description)
 
     if table_failures:
         first = arrow.column("source_file")[0].as_py() if arrow.num_rows else f"{source.name}/{delivery_date}"
@@ -359,8 +473,15 @@ def validate_table(source: Source, parsed: ParsedTable, delivery_date: date, tz:
         "reasons": ["; ".join(reasons[i]) for i in bad],
         "raw": taken.column("raw_record").to_pylist(),
     })
-    return ValidatedTable(table=table, good=good, rejects=rejects, records_read=arrow.num_rows,
+    if len(parsed.rejects):  # the records the parse set aside (malformed rows and lines) first, by file
+        rejects = pd.concat([parsed.rejects, rejects] if len(rejects) else [parsed.rejects], ignore_index=True)
+        rejects = rejects.sort_values("file", kind="stable", ignore_index=True)
+    return ValidatedTable(table=table, good=good, rejects=rejects, records_read=parsed.records_read,
                           outcomes=outcomes, data_docs=docs)
+
+
+# Where a reason's expectation ends and the text it shows begins (Check.label).
+_SHOWN_TEXT = re.compile(r" \((?:got|kept) ")
 
 
 def check_rejected_share(source: Source, validated: dict[str, ValidatedTable], threshold: float) -> None:
@@ -375,7 +496,7 @@ def check_rejected_share(source: Source, validated: dict[str, ValidatedTable], t
         for row in v.rejects.itertuples():
             first = first or f"{row.file} {row.position}"
             for reason in row.reasons.split("; "):
-                counts[reason.split(" (got ")[0]] += 1
+                counts[_SHOWN_TEXT.split(reason, maxsplit=1)[0]] += 1
     top = ", ".join(f"'{r}' ({n})" for r, n in counts.most_common(3))
     raise DeliveryError(
         f"{first}: {rejected} of {read} records ({rejected / read:.0%}) failed their expectations, over the "

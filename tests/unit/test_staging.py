@@ -67,7 +67,7 @@ def test_google_staging_ratings_times_location_and_media(env):
     assert (result.records_read, result.records_loaded, result.records_rejected) == (4, 3, 1)
     [reject] = env.q("select position, reasons from audit.rejected_records").to_dict("records")
     assert reject == {"position": "$.reviews[3]",
-                      "reasons": "location_id in stores.google_location_id (got '9999999999999999999')"}
+                      "reasons": "location_id in stores.google_location_id (got 9999999999999999999)"}
     stg = env.q("select item_id, star_rating, created_at, google_location_id, has_media, has_text "
                 "from staging.stg_google_business__reviews order by item_id").set_index("item_id")
     assert stg.loc["G0", "star_rating"] == 4

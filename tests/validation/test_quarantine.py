@@ -16,8 +16,10 @@ from corpus import (
     CASE_BY_SOURCE,
     DAY,
     DELIVERY_KINDS,
+    DUPLICATE,
     DUPLICATE_ID,
     EMPTY_FILE,
+    FUTURE,
     FUTURE_TS,
     MISSING,
     NEW_SKU,
@@ -26,11 +28,13 @@ from corpus import (
     QUARANTINE_CASES,
     RECORD_KINDS,
     TRUNCATED_JSON,
+    TZ,
     UNKNOWN_REF,
     WRONG_ENCODING,
     WRONG_HEADER,
     WRONG_TYPE,
     got,
+    kept,
     retailer_file,
     retailer_row,
     tiktok_page,
@@ -164,7 +168,7 @@ def test_data_docs_are_written_under_gx_dir(business_env, tmp_path):
     assert any(Path(p).suffix == ".json" for p in gx_dir.rglob("*") if "expectations" in Path(p).parts)
 
 
-# -- known gaps (strict xfails: each documents a bug found by this suite) ----------------------
+# -- regressions (each was a bug found by this suite) ------------------------------------------
 
 @pytest.mark.parametrize(("product_id", "gtin", "shown"), [("MV-XXX-000", None, "MV-XXX-000"),
                                                            (None, "03760999999999", "03760999999999")],
@@ -225,15 +229,13 @@ def test_a_millisecond_timestamp_is_quarantined_not_the_whole_delivery_failed(bu
     assert (result.records_loaded, result.records_rejected) == (9, 1)
     [reject] = env.rejects()
     assert reject["position"] == "$.data.videos[9]"
-    # milliseconds sent as seconds: outside 1900-2200, so not a valid unix-seconds time
-    assert reject["reasons"] == "create_time is a valid unix seconds (got '1746511200000')"
+    # milliseconds sent as seconds: past 2200, so not a valid unix-seconds time
+    assert reject["reasons"] == "create_time is a valid unix seconds (got 1746511200000)"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "when the last occurrence of a (key, version) fails another expectation, the earlier valid "
-    "occurrence is still quarantined as a duplicate whose reason says 'the last occurrence is "
-    "kept': neither loads, and the valid record is lost to the raw layer"))
 def test_a_valid_occurrence_loads_when_the_later_duplicate_is_invalid(business_env):
+    """Was: the earlier valid occurrence was quarantined as a duplicate ("the last occurrence is
+    kept") while the last one was quarantined for its own failure: neither loaded."""
     env = business_env
     env.deliver("yotpo_reviews", DAY, {"page.json": {"reviews": [
         yotpo_review(487000701), yotpo_review(487000701, score="cinq"), yotpo_review(487000702),
@@ -246,12 +248,33 @@ def test_a_valid_occurrence_loads_when_the_later_duplicate_is_invalid(business_e
     assert [r["reasons"] for r in env.rejects()] == ["score is a valid int" + got("cinq")]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "reasons show the offending value as numpy/pandas reprs: 'np.int64(6)' when the column has a "
-    "blank elsewhere in the delivery (plain '6' otherwise), and future times as a naive UTC "
-    "Timestamp('2025-05-07 22:00:01') next to a limit stated in local time, which reads as if it were "
-    "before the limit 2025-05-07 23:59:59"))
+def test_the_last_valid_of_several_occurrences_loads_and_the_others_name_it(business_env):
+    env = business_env
+    env.deliver("yotpo_reviews", DAY, {
+        "page-1.json": {"reviews": [yotpo_review(487000711, votes_up=1), yotpo_review(487000712),
+                                    yotpo_review(487000711, votes_up=2), yotpo_review(487000711, score=0)]},
+        "page-2.json": {"reviews": [yotpo_review(487000713), yotpo_review(487000712, votes_up=3),
+                                    yotpo_review(487000712, sku=NEW_SKU), yotpo_review(487000714),
+                                    yotpo_review(487000715)]}})
+
+    env.ingest("yotpo_reviews", DAY)
+
+    assert env.records("select review_id, votes_up from raw.yotpo_reviews order by review_id") == [
+        {"review_id": "487000711", "votes_up": "2"}, {"review_id": "487000712", "votes_up": "3"},
+        {"review_id": "487000713", "votes_up": "2"}, {"review_id": "487000714", "votes_up": "2"},
+        {"review_id": "487000715", "votes_up": "2"}]
+    assert [(r["file"], r["position"], r["reasons"]) for r in env.rejects()] == [
+        (f"yotpo_reviews/{DAY}/page-1.json", "$.reviews[0]", "review_id " + DUPLICATE + kept("$.reviews[2]")),
+        (f"yotpo_reviews/{DAY}/page-1.json", "$.reviews[1]",
+         "review_id " + DUPLICATE + kept(f"yotpo_reviews/{DAY}/page-2.json $.reviews[1]")),
+        (f"yotpo_reviews/{DAY}/page-1.json", "$.reviews[3]", "score between 1 and 5" + got(0)),
+        (f"yotpo_reviews/{DAY}/page-2.json", "$.reviews[2]", "sku in products.sku" + got(NEW_SKU))]
+
+
 def test_reasons_show_the_offending_value_as_delivered(business_env):
+    """Was: numpy/pandas reprs: 'np.int64(6)' when the column had a blank elsewhere in the delivery
+    (plain '6' otherwise), and future times as a naive UTC Timestamp('2025-05-07 22:00:01') next to
+    a limit stated in local time, which read as if it were before the limit 2025-05-07 23:59:59."""
     env = business_env
     env.deliver("yotpo_reviews", DAY, {"page.json": {"reviews": [
         yotpo_review(487000801), yotpo_review(487000802), yotpo_review(487000803), yotpo_review(487000804, score="cinq"),
@@ -263,4 +286,6 @@ def test_reasons_show_the_offending_value_as_delivered(business_env):
     assert reasons["$.reviews[4]"] == "score between 1 and 5 (got 6)"
     assert "np." not in reasons["$.reviews[4]"] and "Timestamp(" not in reasons["$.reviews[5]"]
     assert "2025-05-08T00:00:01+02:00" in reasons["$.reviews[5]"]
+    assert reasons["$.reviews[5]"] == "created_at " + FUTURE + got("2025-05-08T00:00:01+02:00")
+    assert FUTURE.endswith(f"(at the latest 2025-05-07 23:59:59 {TZ}, i.e. 2025-05-07 21:59:59 UTC)")
 
