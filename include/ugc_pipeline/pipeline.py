@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass
+import uuid
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -39,6 +40,12 @@ class IngestResult:
     pull_records: int | None = None
     pull_retries: int | None = None
     pull_cursor: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        """Something the run record and the log must say, short of an error."""
+        log.warning(message)
+        self.warnings.append(message)
 
     def summary(self) -> str:
         return (f"{self.source} {self.delivery_date}: {self.status}, {self.files_read} file(s), "
@@ -57,22 +64,35 @@ def ingest_source(source_name: str, delivery_date: date, settings: Settings, run
     t0 = time.perf_counter()
     engine = warehouse.create_warehouse_engine(settings.warehouse_url)
     result = IngestResult(source=source.name, delivery_date=delivery_date.isoformat(), status="running")
+    record = _RunRecord(engine, result, run_id, started)
     try:
         warehouse.ensure_warehouse(engine, views=False)
+        record.start()
         landing = Landing(settings.landing_uri)
         files = landing.files(source.name, delivery_date)
-        if files is None:
-            if source.required:
-                raise DeliveryError(
-                    f"{source.name}/{delivery_date}: no delivery folder, and the source is required")
-            result.status = "no_delivery"
-            log.info("%s: nothing delivered for %s", source.name, delivery_date)
-        else:
+        if files is not None:
             _check_pull(landing, source.name, delivery_date, result)
-            if not files:
-                raise DeliveryError(f"{source.name}/{delivery_date}/: the delivery folder holds no file")
+        if not files:
+            if source.required:
+                raise DeliveryError(f"{source.name}/{delivery_date}: no delivery "
+                                    f"({'no folder' if files is None else 'the folder holds no file'}), "
+                                    "and the source is required")
+            result.status = "no_delivery"
+            if files is None:
+                log.info("%s: nothing delivered for %s", source.name, delivery_date)
+            else:
+                result.warn(f"{source.name}/{delivery_date}/: the delivery folder exists but holds no file: "
+                            "nothing delivered")
+            _withdraw(engine, source, delivery_date, result)
+        else:
             parsed = parse_delivery(source, landing, files)
             result.files_read = len(files)
+            for warning in (w for t in parsed.values() for w in t.warnings):
+                result.warn(warning)
+            if source.is_reference and not any(t.records_read for t in parsed.values()):
+                # a snapshot is the whole truth: an empty one would erase every product or store
+                raise DeliveryError(f"{source.name}/{delivery_date}: the snapshot holds no row; refusing to replace "
+                                    f"the current {source.name} with nothing (re-deliver the full export)")
             references = validation.load_references(engine, source)
             validated = {
                 name: validation.validate_table(
@@ -106,12 +126,57 @@ def ingest_source(source_name: str, delivery_date: date, settings: Settings, run
     except Exception as exc:
         result.status = "failed"
         result.seconds = time.perf_counter() - t0
-        _record(engine, result, run_id, started, message=str(exc).splitlines()[0] if str(exc) else repr(exc))
+        record.finish(message=str(exc).splitlines()[0] if str(exc) else repr(exc))
         raise
     result.seconds = time.perf_counter() - t0
-    _record(engine, result, run_id, started, message=result.summary())
+    record.finish(message="; ".join([result.summary(), *(f"warning: {w}" for w in result.warnings)]))
     log.info(result.summary())
     return result
+
+
+def _withdraw(engine, source, delivery_date: date, result: IngestResult) -> None:
+    """Nothing is delivered for the day (any more): remove what an earlier load of this delivery
+    put in raw and in the quarantine, so that raw mirrors the landing zone (a withdrawn delivery
+    disappears from the marts at their next build)."""
+    with engine.begin() as conn:
+        removed = sum(warehouse.remove_delivery(conn, table, delivery_date) for table in source.tables)
+        warehouse.replace_rejects(conn, source.name, delivery_date, pd.DataFrame(), "")
+    if removed:
+        result.warn(f"{source.name}/{delivery_date}: the delivery was withdrawn from the landing zone; the "
+                    f"{removed} record(s) an earlier run loaded from it were removed from raw")
+
+
+class _RunRecord:
+    """The task attempt's row in audit.pipeline_runs: written ``running`` when the task starts
+    (a task killed later still leaves it; the next attempt marks it ``abandoned``), finished at
+    the end. Writing it must never hide the task's own error."""
+
+    def __init__(self, engine, result: IngestResult, run_id: str, started: datetime):
+        self.engine, self.result, self.run_id, self.started = engine, result, run_id, started
+        self.attempt_id = uuid.uuid4().hex
+
+    def row(self, message: str) -> dict:
+        row = asdict(self.result)
+        row.update(run_id=self.run_id, started_at=self.started, attempt_id=self.attempt_id,
+                   delivery_date=date.fromisoformat(self.result.delivery_date), message=message[:2000],
+                   finished_at=None if self.result.status == "running" else datetime.now(UTC))
+        return row
+
+    def start(self) -> None:
+        try:
+            abandoned = warehouse.start_run(self.engine, self.row(message="running"))
+        except Exception as exc:
+            log.error("could not write the run record for %s: %s", self.result.source, str(exc).splitlines()[0])
+            return
+        if abandoned:
+            log.warning("%s %s: %d earlier attempt(s) had died without finishing their run record; marked "
+                        "abandoned in audit.pipeline_runs", self.result.source, self.result.delivery_date, abandoned)
+
+    def finish(self, message: str) -> None:
+        try:
+            warehouse.finish_run(self.engine, self.row(message))
+        except Exception as exc:
+            log.error("could not write the run record for %s: %s", self.result.source, str(exc).splitlines()[0])
 
 
 def _check_pull(landing: Landing, source: str, delivery_date: date, result: IngestResult) -> None:
@@ -130,16 +195,6 @@ def _check_pull(landing: Landing, source: str, delivery_date: date, result: Inge
         raise DeliveryError(f"{source}/{delivery_date}: the pull of this delivery did not complete "
                             f"({pull.get('status')}, {pull.get('pages', 0)} page(s) landed){why}; "
                             f"rerun pull_{source} (it resumes where it stopped), then this load")
-
-
-def _record(engine, result: IngestResult, run_id: str, started: datetime, message: str) -> None:
-    row = asdict(result)
-    row.update(run_id=run_id, started_at=started, finished_at=datetime.now(UTC),
-               delivery_date=date.fromisoformat(result.delivery_date), message=message[:2000])
-    try:
-        warehouse.record_run(engine, row)
-    except Exception as exc:  # the run record must never hide the real error
-        log.error("could not write the run record for %s: %s", result.source, str(exc).splitlines()[0])
 
 
 def build_marts(settings: Settings) -> dict[str, int]:

@@ -9,6 +9,9 @@ from the adapters and the YAML metadata, never by reflection.
 from __future__ import annotations
 
 import logging
+import os
+import re
+import time
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
@@ -28,13 +31,31 @@ log = logging.getLogger(__name__)
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit", "meta")
 
 
-def create_warehouse_engine(url: str) -> Engine:
+# Seconds a PostgreSQL connection may take to be established (libpq's ``connect_timeout``) unless
+# the URL says otherwise (``?connect_timeout=N``): an address that does not answer fails the run
+# or the task after that long instead of hanging on TCP's own timeouts.
+DEFAULT_CONNECT_TIMEOUT = 10
+# Query parameters that are secrets: passed to the driver as arguments, never kept in the URL an
+# engine shows (``repr(engine)``, ``engine.url``).
+_SECRET_QUERY = ("password", "sslpassword")
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse cannot be reached or opened; the message is one line, without a secret."""
+
+
+def create_warehouse_engine(url: str, lock_wait: float | None = None) -> Engine:
     """An engine whose sessions count time in UTC. Connections are not pooled: a task opens a
     few, and a DuckDB file is released as soon as the task is done with it.
 
     ``url`` is a SQLAlchemy URL (``duckdb:///...``, ``postgresql+psycopg://...``; a bare
     ``postgresql://`` or ``postgres://`` uses psycopg 3) or ``airflow://<conn_id>``: the Airflow
     connection of that id (a ``postgres`` connection, or any whose URI SQLAlchemy reads).
+
+    DuckDB allows one process at a time on a file: a connection that finds the file locked by
+    another process waits for it, up to ``lock_wait`` seconds (default ``UGC_LOCK_WAIT_SECONDS``
+    from the environment), saying so in the log, then raises ``WarehouseUnavailable``.
+    PostgreSQL connections give up after ``connect_timeout`` seconds (default 10).
     """
     url = resolve_warehouse_url(url)
     parsed = make_url(url)
@@ -45,6 +66,11 @@ def create_warehouse_engine(url: str) -> Engine:
 
             Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, poolclass=NullPool)
+        wait = lock_wait_seconds() if lock_wait is None else lock_wait
+
+        @event.listens_for(engine, "do_connect")
+        def _wait_for_the_file(dialect, _record, cargs, cparams):
+            return _connect_duckdb(dialect, cargs, cparams, database or ":memory:", wait)
 
         @event.listens_for(engine, "connect")
         def _utc(dbapi_connection, _record):  # ICU loads lazily: set the zone once connected
@@ -55,10 +81,126 @@ def create_warehouse_engine(url: str) -> Engine:
         driver = parsed.get_driver_name() if "+" in parsed.drivername else "psycopg"
         parsed = parsed.set(drivername=f"postgresql+{driver}")  # SQLAlchemy 2 dropped "postgres://"
         options = " ".join(filter(None, ["-c timezone=UTC", parsed.query.get("options")]))
-        parsed = parsed.difference_update_query(["options"])
-        return create_engine(parsed, poolclass=NullPool, connect_args={
-            "options": options, "client_encoding": "utf8", "application_name": "ugc_pipeline"})
+        connect_args = {"options": options, "client_encoding": "utf8", "application_name": "ugc_pipeline",
+                        "connect_timeout": int(parsed.query.get("connect_timeout") or DEFAULT_CONNECT_TIMEOUT)}
+        connect_args.update({k: parsed.query[k] for k in _SECRET_QUERY if k in parsed.query})
+        parsed = parsed.difference_update_query(["options", "connect_timeout", *_SECRET_QUERY])
+        return create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
     return create_engine(url)
+
+
+def lock_wait_seconds() -> float:
+    """``UGC_LOCK_WAIT_SECONDS`` from the environment (the runner exports it for the tasks)."""
+    from ugc_pipeline.settings import DEFAULT_LOCK_WAIT_SECONDS
+
+    raw = (os.environ.get("UGC_LOCK_WAIT_SECONDS") or "").strip()
+    try:
+        return max(float(raw), 0.0) if raw else float(DEFAULT_LOCK_WAIT_SECONDS)
+    except ValueError:
+        return float(DEFAULT_LOCK_WAIT_SECONDS)
+
+
+def _duckdb_locked(exc: BaseException) -> bool:
+    return "Could not set lock on file" in str(exc)
+
+
+def _lock_holder(exc: BaseException) -> str:
+    found = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", str(exc))
+    return f"PID {found.group(2)} ({found.group(1)})" if found else "another process"
+
+
+def _connect_duckdb(dialect, cargs, cparams, database: str, wait: float):
+    """Open a DuckDB connection, waiting up to ``wait`` seconds while another process holds the
+    file (DuckDB takes an OS lock on it for every connection, readers included)."""
+    deadline = time.monotonic() + wait
+    waited_since, pause = None, 0.05
+    while True:
+        try:
+            # duckdb_engine's connect consumes its arguments: each attempt gets its own copy
+            conn = dialect.connect(*cargs, **{**cparams, "config": dict(cparams.get("config") or {})})
+        except Exception as exc:
+            if not _duckdb_locked(exc):
+                raise
+            now = time.monotonic()
+            if now >= deadline:
+                raise WarehouseUnavailable(
+                    f"the DuckDB warehouse {database} is locked by {_lock_holder(exc)}; gave up after "
+                    f"{wait:.0f} s (UGC_LOCK_WAIT_SECONDS)") from None
+            if waited_since is None:
+                waited_since = now
+                log.warning("the DuckDB warehouse %s is locked by %s; waiting up to %.0f s for it "
+                            "(UGC_LOCK_WAIT_SECONDS)", database, _lock_holder(exc), wait)
+            time.sleep(min(pause, max(deadline - now, 0.0)))
+            pause = min(pause * 2, 1.0)
+            continue
+        if waited_since is not None:
+            log.warning("the DuckDB warehouse %s is free again after %.1f s", database, time.monotonic() - waited_since)
+        return conn
+
+
+def connect_timeout_of(url: str) -> int | None:
+    """The seconds a PostgreSQL connection to ``url`` may take to be established (None: not PostgreSQL)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() not in ("postgresql", "postgres"):
+        return None
+    return int(parsed.query.get("connect_timeout") or DEFAULT_CONNECT_TIMEOUT)
+
+
+def unreachable(exc: BaseException, url: str) -> str | None:
+    """Why a connection to the warehouse ``url`` could not be opened, in a few words
+    (``connection refused``, ``no answer within 10 s (connect_timeout)``, the driver's first
+    line), or None when ``exc`` is not a failure to connect. Never a secret of ``url``."""
+    if isinstance(exc, WarehouseUnavailable):
+        return str(exc)
+    orig = getattr(exc, "orig", None) or exc
+    message = str(orig).strip()
+    if type(orig).__name__ == "ConnectionTimeout" or "connection timeout expired" in message:
+        seconds = connect_timeout_of(resolve_warehouse_url(url)) if not url.startswith("airflow://") else None
+        why = f"no answer within {seconds or DEFAULT_CONNECT_TIMEOUT} s (connect_timeout)"
+    elif "Connection refused" in message:
+        why = "connection refused"
+    elif message.startswith("connection failed: ") or _duckdb_locked(orig):
+        why = message.splitlines()[0].removeprefix("connection failed: ")
+    else:
+        return None
+    return _redact_text(why, url)
+
+
+def check_warehouse(url: str) -> None:
+    """Open one connection to the warehouse and run ``select 1``, or raise
+    ``WarehouseUnavailable`` with one line saying which warehouse (redacted) and why:
+    ``connection refused``, ``no answer within 10 s (connect_timeout)``, the driver's first line
+    (authentication, unknown database), a DuckDB file locked longer than the lock wait."""
+    from ugc_pipeline.settings import redact_url
+
+    shown = redact_url(url)
+    try:
+        resolved = resolve_warehouse_url(url)
+        if resolved != url:
+            shown = f"{shown} ({redact_url(resolved)})"
+        engine = create_warehouse_engine(resolved)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("select 1"))
+        finally:
+            engine.dispose()
+    except WarehouseUnavailable:
+        raise
+    except Exception as exc:
+        why = unreachable(exc, url)
+        if why is None:
+            message = str(getattr(exc, "orig", None) or exc).strip()
+            why = _redact_text(f"{type(exc).__name__}: {message.splitlines()[0] if message else ''}", url)
+        raise WarehouseUnavailable(f"the warehouse {shown} cannot be reached: {why}") from None
+
+
+def _redact_text(message: str, url: str) -> str:
+    """A message without any secret of ``url`` in it (defence in depth: drivers do not echo them)."""
+    from ugc_pipeline.settings import REDACTED, url_secrets
+
+    for secret in url_secrets(url):
+        message = message.replace(secret, REDACTED)
+    return message
 
 
 # libpq parameters an Airflow postgres connection may carry in its extras.
@@ -231,6 +373,49 @@ def replace_rejects(conn: Connection, source: str, delivery_date: date, rejects:
     frame["rejected_at"] = datetime.now(UTC)
     spec = catalog.table_specs()["audit.rejected_records"]
     d.load_frame(conn, spec.qualified, frame[spec.column_names])
+
+
+def remove_delivery(conn: Connection, table: RawTable, delivery_date: date) -> int:
+    """Remove what an earlier load of one delivery put in a raw table (the delivery was withdrawn
+    from the landing zone: raw mirrors the landing zone). Returns the rows removed."""
+    d = dialects.for_connection(conn)
+    d.lock(conn, f"raw.{table.name}", delivery_date)
+    params = {"d": delivery_date}
+    n = conn.execute(text(f"select count(*) from raw.{table.name} where delivery_date = :d"), params).scalar_one()
+    if n:
+        conn.execute(text(f"delete from raw.{table.name} where delivery_date = :d"), params)
+    return int(n)
+
+
+def start_run(engine: Engine, row: dict) -> int:
+    """Write the ``running`` row of a task attempt as soon as it starts (its own transaction, so
+    that a task killed later still leaves a trace), and mark ``abandoned`` the rows of earlier
+    attempts at the same source and day that were never finished (their process died). Returns
+    how many rows were marked abandoned."""
+    with engine.begin() as conn:
+        abandoned = conn.execute(
+            text("update audit.pipeline_runs set status = 'abandoned', finished_at = :now, message = :message "
+                 "where source = :source and delivery_date = :delivery_date and status = 'running' "
+                 "and attempt_id <> :attempt_id"),
+            {"now": row["started_at"], "source": row["source"], "delivery_date": row["delivery_date"],
+             "attempt_id": row["attempt_id"],
+             "message": f"abandoned: the task stopped without finishing its run record (killed?); a later "
+                        f"attempt at the same source and day started at {row['started_at']:%Y-%m-%d %H:%M:%S} UTC"}
+        ).rowcount
+    record_run(engine, row)
+    return max(int(abandoned or 0), 0)
+
+
+def finish_run(engine: Engine, row: dict) -> None:
+    """Finish a task attempt's run record (status, counts, message), written by ``start_run``."""
+    spec = catalog.table_specs()["audit.pipeline_runs"]
+    cols = [c for c in spec.column_names if c not in ("run_id", "source", "delivery_date", "started_at", "attempt_id")]
+    with engine.begin() as conn:
+        updated = conn.execute(
+            text(f"update {spec.qualified} set {', '.join(f'{c} = :{c}' for c in cols)} where attempt_id = :attempt_id"),
+            {c: row.get(c) for c in [*cols, "attempt_id"]}).rowcount
+    if not updated:  # the running row could not be written at the start (e.g. no warehouse then)
+        record_run(engine, row)
 
 
 def record_run(engine: Engine, row: dict) -> None:
