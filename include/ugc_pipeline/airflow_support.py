@@ -6,8 +6,10 @@ parse time; the task bodies import the heavy modules lazily, inside the running 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,7 +49,27 @@ def settings_in_task() -> Settings:
             overrides[name] = Variable.get(name, default=None)
     except Exception as exc:  # no API server reachable (e.g. plain unit tests): env only
         log.debug("Airflow Variables unavailable, using the environment only: %s", exc)
-    return Settings.load(overrides=overrides)
+    settings = Settings.load(overrides=overrides)
+    _mask_url_secrets(settings)
+    # the warehouse's connections read their DuckDB lock wait from the environment
+    os.environ["UGC_LOCK_WAIT_SECONDS"] = str(settings.lock_wait_seconds)
+    return settings
+
+
+def _mask_url_secrets(settings: Settings) -> None:
+    """A password in UGC_WAREHOUSE_URL (user info or ``?password=``) or in UGC_LANDING_URI is
+    registered with Airflow's log masker: whatever prints it in a task log shows ``***``."""
+    from ugc_pipeline.settings import url_secrets
+
+    secrets = [*url_secrets(settings.warehouse_url), *url_secrets(settings.landing_uri)]
+    if not secrets:
+        return
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # pragma: no cover - Airflow is installed wherever tasks run
+        return
+    for secret in secrets:
+        mask_secret(secret)
 
 
 def delivery_date_for(context: dict[str, Any], tz: str) -> date:
@@ -82,6 +104,25 @@ def run_id_of(context: dict[str, Any]) -> str:
     return str(context.get("run_id") or "manual")
 
 
+@contextlib.contextmanager
+def warehouse_errors(settings: Settings, what: str) -> Iterator[None]:
+    """A warehouse that cannot be reached fails the task with one line (which warehouse,
+    redacted, and why) instead of the driver's chained traceback. It stays an ordinary error:
+    under a scheduler the task is retried (a restarted server comes back); ``ugc-pipeline run``
+    runs the DAGs without retries."""
+    try:
+        yield
+    except Exception as exc:
+        from ugc_pipeline.settings import redact_url
+        from ugc_pipeline.warehouse import WarehouseUnavailable, unreachable
+
+        why = None if isinstance(exc, WarehouseUnavailable) else unreachable(exc, settings.warehouse_url)
+        if why is None:
+            raise
+        raise WarehouseUnavailable(
+            f"{what}: the warehouse {redact_url(settings.warehouse_url)} cannot be reached: {why}") from None
+
+
 def run_ingest_task(source: str, context: dict[str, Any]) -> dict:
     """Body of an ``ingest_<source>`` task: a broken delivery fails without retries (re-reading
     the same file cannot fix it) and with a one-line message; other errors may be retried."""
@@ -94,7 +135,8 @@ def run_ingest_task(source: str, context: dict[str, Any]) -> dict:
     day = delivery_date_for(context, settings.timezone)
     log.info("ingesting %s for delivery day %s (%s)", source, day, settings.describe())
     try:
-        result = ingest_source(source, day, settings, run_id_of(context))
+        with warehouse_errors(settings, f"{source} {day}"):
+            result = ingest_source(source, day, settings, run_id_of(context))
     except DeliveryError as exc:
         raise AirflowFailException(f"{source} {day}: {exc}") from None
     return {"source": result.source, "delivery_date": result.delivery_date, "status": result.status,
@@ -127,9 +169,11 @@ def quarantined_deliveries_task(context: dict[str, Any]) -> list[dict]:
 
     params = context.get("params") or {}
     start, end = params.get("from_date"), params.get("to_date")
-    pairs = quarantined_deliveries(settings_in_task(), params.get("source") or None,
-                                   date.fromisoformat(start) if start else None,
-                                   date.fromisoformat(end) if end else None)
+    settings = settings_in_task()
+    with warehouse_errors(settings, "listing the quarantine"):
+        pairs = quarantined_deliveries(settings, params.get("source") or None,
+                                       date.fromisoformat(start) if start else None,
+                                       date.fromisoformat(end) if end else None)
     log.info("%d deliveries with quarantined records: %s", len(pairs), pairs)
     return [{"source": s, "delivery_date": d.isoformat()} for s, d in pairs]
 
@@ -141,8 +185,10 @@ def replay_delivery_task(delivery: dict, context: dict[str, Any]) -> dict:
     from ugc_pipeline.pipeline import ingest_source
 
     day = date.fromisoformat(delivery["delivery_date"])
+    settings = settings_in_task()
     try:
-        result = ingest_source(delivery["source"], day, settings_in_task(), run_id_of(context))
+        with warehouse_errors(settings, f"{delivery['source']} {day}"):
+            result = ingest_source(delivery["source"], day, settings, run_id_of(context))
     except DeliveryError as exc:
         raise AirflowFailException(f"{delivery['source']} {day}: {exc}") from None
     return {"source": result.source, "delivery_date": result.delivery_date,

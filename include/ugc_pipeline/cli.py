@@ -25,43 +25,68 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
-def _run(days: list[date], settings: Settings, marts_each_day: bool) -> int:
-    from ugc_pipeline.runner import run_days
+# Exit codes of ``run``, ``demo`` and ``replay`` (README, "Everyday use").
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_NOT_STARTED = 75  # EX_TEMPFAIL: the warehouse cannot be reached, or another run holds it
+# interrupted by a signal: 128 + its number (130 for SIGINT, 143 for SIGTERM), as a shell says
+
+
+def _run(days: list[date], settings: Settings, marts_each_day: bool, stop) -> int:
+    from ugc_pipeline.runner import exclusive_run, run_days, run_marts_once
 
     t0 = time.perf_counter()
     _say(f"Settings: {settings.describe()}")
     _say(f"Running ugc_ingest + ugc_marts through Airflow for {len(days)} delivery day(s), "
          f"{days[0]} to {days[-1]}")
-    results = run_days(days, settings, build_marts_each_day=marts_each_day, progress=_say)
-    if not marts_each_day and all(r.ok for r in results):
-        from ugc_pipeline.runner import run_marts_once
-
-        run_marts_once(progress=_say)
+    marts_state = None
+    with exclusive_run(settings, progress=_say, stop=stop):
+        results = run_days(days, settings, build_marts_each_day=marts_each_day, progress=_say, stop=stop)
+        if not marts_each_day and results and all(r.ok for r in results) and not stop.requested:
+            marts_state = run_marts_once(progress=_say, stop=stop)
     failed = [r for r in results if not r.ok]
-    _say(f"\n{len(results) - len(failed)}/{len(results)} day(s) succeeded in {time.perf_counter() - t0:.0f}s")
+    _say(f"\n{len(results) - len(failed)}/{len(days)} day(s) succeeded in {time.perf_counter() - t0:.0f}s")
     for r in failed:
-        _say(f"  {r.delivery_date}: ingest {r.ingest_state}, marts {r.marts_state}; failed: {', '.join(r.failed_tasks)}")
-    return 1 if failed else 0
+        line = f"  {r.delivery_date}: ingest {r.ingest_state}, marts {r.marts_state or 'not run'}"
+        if r.failed_tasks:
+            line += f"; failed: {', '.join(r.failed_tasks)}"
+        if r.not_run:
+            line += f"; not started: {len(r.not_run)} task(s)"
+        _say(line)
+    if marts_state not in (None, "success"):
+        _say(f"  ugc_marts (once, at the end): {marts_state}")
+    if len(results) < len(days):
+        rest = days[len(results):]
+        _say(f"  not run: {len(rest)} day(s), {rest[0]} to {rest[-1]}")
+    if stop.requested:
+        _say(f"Stopped early: {stop.reason}. Rerun the days not done (a day runs again from scratch).")
+    if stop.exit_code is not None:
+        return stop.exit_code
+    return EXIT_FAILED if failed or len(results) < len(days) or marts_state not in (None, "success") else EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from ugc_pipeline.runner import configure_airflow, exclusive_run
     from ugc_pipeline.sample import write_sample_landing
     from ugc_pipeline.summary import kpi_summary
 
     data = Path(args.data_dir).resolve()
     landing, warehouse_file = data / "landing", data / "warehouse.duckdb"
     gx_dir = data / "gx"
-    for stale in (landing, gx_dir, warehouse_file, warehouse_file.with_name(warehouse_file.name + ".wal")):
-        if stale.is_dir():
-            shutil.rmtree(stale)
-        elif stale.exists():
-            stale.unlink()
-    sample = write_sample_landing(landing)
-    _say(f"Sample landing zone written to {landing}: campaign {sample.campaign_id} "
-         f"({sample.campaign_start} to {sample.campaign_end}), {len(sample.delivery_dates)} delivery days")
     settings = Settings(landing_uri=str(landing), warehouse_url=f"duckdb:///{warehouse_file}",
                         timezone=args.timezone, gx_dir=str(gx_dir))
-    status = _run(sample.delivery_dates, settings, marts_each_day=True)
+    configure_airflow()
+    with exclusive_run(settings, progress=_say, stop=args.stop):  # never delete a warehouse in use
+        for stale in (landing, gx_dir, warehouse_file, warehouse_file.with_name(warehouse_file.name + ".wal")):
+            if stale.is_dir():
+                shutil.rmtree(stale)
+            elif stale.exists():
+                stale.unlink()
+        sample = write_sample_landing(landing)
+        _say(f"Sample landing zone written to {landing}: campaign {sample.campaign_id} "
+             f"({sample.campaign_start} to {sample.campaign_end}), {len(sample.delivery_dates)} delivery days")
+        status = _run(sample.delivery_dates, settings, marts_each_day=True, stop=args.stop)
+    if args.stop.requested:
+        return status
     _say("\n" + kpi_summary(settings))
     _say(f"\nValidation reports (GX Data Docs): {gx_dir / 'gx' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}")
     _say(f"\nQuery it: .venv/bin/python -c \"import duckdb; print(duckdb.connect('{warehouse_file}', "
@@ -87,14 +112,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             _say("give --start (and optionally --end), or --all")
             return 2
         days = day_range(date.fromisoformat(args.start), date.fromisoformat(args.end or args.start))
-    return _run(days, settings, marts_each_day=not args.marts_at_end)
+    return _run(days, settings, marts_each_day=not args.marts_at_end, stop=args.stop)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from ugc_pipeline.runner import run_replay
 
     conf = {"source": args.source, "from_date": args.from_date, "to_date": args.to_date}
-    ok = run_replay(Settings.load(), conf, progress=_say)
+    ok = run_replay(Settings.load(), conf, progress=_say)  # stopped by args.stop's signals
+    if args.stop.requested:
+        _say(f"replay stopped: {args.stop.reason}")
+        return args.stop.exit_code or EXIT_FAILED
     _say("replay done" if ok else "replay FAILED")
     return 0 if ok else 1
 
@@ -147,11 +175,22 @@ def main(argv: list[str] | None = None) -> int:
     docs.set_defaults(func=cmd_docs)
 
     args = parser.parse_args(argv)
+    from ugc_pipeline.runner import RunBusy, RunInterrupted, RunStop
+    from ugc_pipeline.warehouse import WarehouseUnavailable
+
+    args.stop = RunStop()
     try:
-        return args.func(args)
+        with args.stop.signals():
+            return args.func(args)
     except SettingsError as exc:
         _say(f"error: {exc}")
-        return 2
+        return EXIT_USAGE
+    except (WarehouseUnavailable, RunBusy) as exc:  # nothing ran
+        _say(f"error: {exc}; nothing was run")
+        return EXIT_NOT_STARTED
+    except RunInterrupted as exc:  # before the first day, or a second signal
+        _say(f"Stopped: {exc}")
+        return 128 + exc.signum
 
 
 if __name__ == "__main__":

@@ -8,8 +8,10 @@ nothing here imports Airflow, so the package is usable and testable without it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_LANDING_URI = "./data/landing"
@@ -18,7 +20,13 @@ DEFAULT_TIMEZONE = "Europe/Paris"
 DEFAULT_GX_DIR = "./data/gx"
 
 SETTING_NAMES = ("UGC_LANDING_URI", "UGC_WAREHOUSE_URL", "UGC_TIMEZONE", "UGC_GX_DIR", "UGC_MAX_REJECTED_SHARE",
-                 "UGC_PULL_SOURCES", "UGC_PULL_LOOKBACK_DAYS", "UGC_PULL_REPULL_DAYS", "UGC_PULL_MAX_RETRIES")
+                 "UGC_PULL_SOURCES", "UGC_PULL_LOOKBACK_DAYS", "UGC_PULL_REPULL_DAYS", "UGC_PULL_MAX_RETRIES",
+                 "UGC_LOCK_WAIT_SECONDS")
+
+# How long a run waits for a warehouse another process is using before it gives up: another
+# ``ugc-pipeline`` run on the same DuckDB file or Airflow home, or DuckDB's own file lock when a
+# connection opens (ugc_pipeline.runner, ugc_pipeline.warehouse). 0 = refuse at once.
+DEFAULT_LOCK_WAIT_SECONDS = 600
 
 # Pulling the exports from the platforms' APIs (ugc_pipeline.extract): how far back an incremental
 # pull looks before its cursor (late edits), how many days of posts are pulled again (growing
@@ -52,21 +60,22 @@ class Settings:
     pull_lookback_days: int = DEFAULT_PULL_LOOKBACK_DAYS
     pull_repull_days: int = DEFAULT_PULL_REPULL_DAYS
     pull_max_retries: int = DEFAULT_PULL_MAX_RETRIES
+    lock_wait_seconds: int = DEFAULT_LOCK_WAIT_SECONDS
 
     def __post_init__(self) -> None:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise SettingsError(f"UGC_TIMEZONE={self.timezone!r} is not an IANA time zone") from None
-        if not self.warehouse_url or "://" not in self.warehouse_url:
-            raise SettingsError(f"UGC_WAREHOUSE_URL={self.warehouse_url!r} is not a SQLAlchemy URL")
+        _check_url(self.warehouse_url)
         if not self.landing_uri:
             raise SettingsError("UGC_LANDING_URI is empty")
         self._thresholds()  # fail early on a malformed UGC_MAX_REJECTED_SHARE
         parse_pull_sources(self.pull_sources)
         for name, value in (("UGC_PULL_LOOKBACK_DAYS", self.pull_lookback_days),
                             ("UGC_PULL_REPULL_DAYS", self.pull_repull_days),
-                            ("UGC_PULL_MAX_RETRIES", self.pull_max_retries)):
+                            ("UGC_PULL_MAX_RETRIES", self.pull_max_retries),
+                            ("UGC_LOCK_WAIT_SECONDS", self.lock_wait_seconds)):
             if not isinstance(value, int) or value < 0:
                 raise SettingsError(f"{name}={value!r} is not a whole number >= 0")
 
@@ -118,15 +127,73 @@ class Settings:
             pull_lookback_days=_whole(values, "UGC_PULL_LOOKBACK_DAYS", DEFAULT_PULL_LOOKBACK_DAYS),
             pull_repull_days=_whole(values, "UGC_PULL_REPULL_DAYS", DEFAULT_PULL_REPULL_DAYS),
             pull_max_retries=_whole(values, "UGC_PULL_MAX_RETRIES", DEFAULT_PULL_MAX_RETRIES),
+            lock_wait_seconds=_whole(values, "UGC_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS),
         )
 
     def describe(self) -> str:
-        """For logs: the warehouse URL without its password."""
-        from sqlalchemy.engine import make_url
-
-        url = make_url(self.warehouse_url).render_as_string(hide_password=True)
+        """For logs: the settings without a secret (``redact_url``)."""
         pulled = f" pulled={','.join(self.pulled)}" if self.pulled else ""
-        return f"landing={self.landing_uri} warehouse={url} timezone={self.timezone}{pulled}"
+        return (f"landing={redact_url(self.landing_uri)} warehouse={redact_url(self.warehouse_url)} "
+                f"timezone={self.timezone}{pulled}")
+
+
+# Query parameters whose values are secrets, whatever the scheme: ``password``, ``sslpassword``,
+# ``token``, ``access_token``, ``api_key``, ``secret``, ``client_secret``, ``passphrase``... A
+# false positive only hides a value from a message.
+_SECRET_KEY = re.compile(r"pass|pwd|secret|token|key|auth|credential|signature|sig$", re.IGNORECASE)
+REDACTED = "***"
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its secrets, for messages and logs, whatever its form, even malformed: the
+    password of the user info (``user:***@host``) and the value of every secret-looking query
+    parameter (``?password=***``, ``sslpassword``, ``token``...). Everything after the scheme up
+    to the last ``@`` counts as user info, so a password with an unescaped ``@``, ``/`` or ``?``
+    is hidden too."""
+    scheme, has_scheme, rest = url.partition("://")
+    if not has_scheme:
+        scheme, rest = "", url
+    userinfo, at, rest = rest.rpartition("@")
+    if ":" in userinfo:
+        user = userinfo.split(":", 1)[0] if has_scheme else ""
+        userinfo = f"{user}:{REDACTED}" if user else REDACTED
+    head, sep, query = rest.partition("?")
+    query, hash_, fragment = query.partition("#")
+    parts = []
+    for part in re.split(r"([&;])", query):
+        key, eq, _value = part.partition("=")
+        parts.append(f"{key}={REDACTED}" if eq and _SECRET_KEY.search(unquote(key)) else part)
+    return (f"{scheme}{has_scheme}{userinfo}{at}{head}{sep}{''.join(parts)}"
+            f"{hash_}{REDACTED if fragment else ''}")
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secrets ``redact_url`` hides, as written and percent-decoded (for log maskers)."""
+    found = []
+    scheme, has_scheme, rest = url.partition("://")
+    userinfo = (rest if has_scheme else url).rpartition("@")[0]
+    if ":" in userinfo:
+        found.append(userinfo.split(":", 1)[1])
+    query = (rest if has_scheme else url).rpartition("@")[2].partition("?")[2].partition("#")[0]
+    for part in re.split(r"[&;]", query):
+        key, eq, value = part.partition("=")
+        if eq and value and _SECRET_KEY.search(unquote(key)):
+            found.append(value)
+    return [s for s in dict.fromkeys([*found, *(unquote(f) for f in found)]) if s]
+
+
+def _check_url(url: str) -> None:
+    """A warehouse URL SQLAlchemy can read; the error shows it redacted."""
+    if not url or "://" not in url:
+        raise SettingsError(f"UGC_WAREHOUSE_URL={redact_url(url or '')!r} is not a SQLAlchemy URL "
+                            "(dialect://user:password@host:port/database, duckdb:///path or airflow://conn_id)")
+    from sqlalchemy.engine import make_url
+
+    try:
+        make_url(url).port  # noqa: B018 - a port that is not a number only fails when read
+    except Exception as exc:
+        why = "its port is not a number" if isinstance(exc, ValueError) else "it cannot be parsed"
+        raise SettingsError(f"UGC_WAREHOUSE_URL={redact_url(url)!r} is not a SQLAlchemy URL: {why}") from None
 
 
 def _whole(values: Mapping[str, str | None], name: str, default: int) -> int:
