@@ -36,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time as clock
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -62,6 +63,9 @@ def configure_airflow(project_dir: Path = PROJECT_DIR) -> dict[str, str]:
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
     Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    # Airflow 3.3's DAG-folder scan uses a pathspec class that pathspec deprecated: the warning
+    # repeats at every DAG load and buries the run's own output; it is Airflow's to fix.
+    warnings.filterwarnings("ignore", message=r"GitWildMatchPattern", category=DeprecationWarning)
     return {k: os.environ[k] for k in defaults}
 
 
