@@ -23,6 +23,7 @@ from sqlalchemy.pool import NullPool
 
 from ugc_pipeline import catalog, dialects
 from ugc_pipeline.parse import META_COLUMNS, sql_ident
+from ugc_pipeline.settings import SettingsError
 from ugc_pipeline.sources import raw_tables
 from ugc_pipeline.sources.base import RawTable
 
@@ -64,6 +65,12 @@ def create_warehouse_engine(url: str, lock_wait: float | None = None) -> Engine:
         if database and database != ":memory:":
             from pathlib import Path
 
+            if Path(database).stem.lower() in SCHEMAS:
+                # DuckDB names the catalog after the file: "marts.duckdb" makes "marts" both a
+                # catalog and a schema, and every "marts.<table>" ambiguous
+                raise SettingsError(f"UGC_WAREHOUSE_URL: the DuckDB warehouse file {Path(database).name!r} is named "
+                                    f"like one of the warehouse's schemas ({', '.join(SCHEMAS)}): choose another "
+                                    "name, e.g. warehouse.duckdb")
             Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, poolclass=NullPool)
         wait = lock_wait_seconds() if lock_wait is None else lock_wait

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 from sqlalchemy import text
 from ugc_pipeline import warehouse
 
@@ -37,3 +38,12 @@ def test_an_older_pipeline_runs_table_gets_the_pull_columns(tmp_path):
     with engine.connect() as conn:
         rows = conn.execute(text("select run_id, pull_pages, pull_cursor from audit.pipeline_runs order by run_id")).all()
     assert [tuple(r) for r in rows] == [("new-run", 3, '{"app": "2025-05-02T08:00:00Z"}'), ("old-run", None, None)]
+
+
+@pytest.mark.parametrize("name", ["marts.duckdb", "raw.duckdb", "Audit.db"])
+def test_a_duckdb_file_named_like_a_schema_is_refused_with_the_reason(tmp_path, name):
+    """DuckDB names its catalog after the file: 'marts.duckdb' would make every marts.<table>
+    ambiguous ("Ambiguous reference to catalog or schema") deep inside the first task."""
+    with pytest.raises(ValueError, match="named like one of the warehouse's schemas"):
+        warehouse.create_warehouse_engine(f"duckdb:///{tmp_path / name}")
+    assert not (tmp_path / name).exists()
