@@ -63,9 +63,6 @@ def configure_airflow(project_dir: Path = PROJECT_DIR) -> dict[str, str]:
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
     Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
-    # Airflow 3.3's DAG-folder scan uses a pathspec class that pathspec deprecated: the warning
-    # repeats at every DAG load and buries the run's own output; it is Airflow's to fix.
-    warnings.filterwarnings("ignore", message=r"GitWildMatchPattern", category=DeprecationWarning)
     return {k: os.environ[k] for k in defaults}
 
 
@@ -298,6 +295,10 @@ def exclusive_run(settings: Settings, progress: Callable[[str], None] = print,
 def load_dags() -> dict:
     from airflow.dag_processing.dagbag import DagBag
 
+    # Airflow 3.3's DAG-folder scan uses a pathspec class that pathspec deprecated: the warning
+    # repeats at every DAG load and buries the run's own output; it is Airflow's to fix. (Set
+    # here, after Airflow's import, which puts its own "default" filter for its modules first.)
+    warnings.filterwarnings("ignore", message=r"GitWildMatchPattern", category=DeprecationWarning)
     bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     if bag.import_errors:
         raise RuntimeError("DAG import errors:\n" + "\n".join(f"{k}: {v}" for k, v in bag.import_errors.items()))
