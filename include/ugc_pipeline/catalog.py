@@ -1,13 +1,13 @@
-"""The project's SQL models and table metadata, read from ``sql/``.
+"""Table metadata of the dbt project in ``sql/``, read from its YAML.
 
-``sql/<layer>/<model>.sql`` holds one SELECT per file; ``sql/<layer>/<model>.yml`` documents a
-materialised table (description, grain, columns with types and meanings). DDL, the data
-dictionary and the tests all read the same YAML, so a column is described once.
+The marts are dbt models documented in ``sql/models/marts/<mart>.yml`` (description, grain in
+``config.meta``, columns with ``data_type`` and descriptions); the audit tables, written by
+Python, are the dbt source ``audit`` (``sql/models/audit/_audit__sources.yml``). The audit DDL,
+the data dictionary and the tests read the same YAML, so a column is described once.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -64,21 +64,20 @@ class ViewModel:
         return f"{self.layer}.{self.name}"
 
 
-def _read_spec(yml: Path, schema: str) -> TableSpec:
-    meta = yaml.safe_load(yml.read_text(encoding="utf-8"))
-    sql_file = yml.with_suffix(".sql")
+def _spec(entry: dict, schema: str, sql: str | None, where: Path) -> TableSpec:
+    meta = (entry.get("config") or {}).get("meta") or entry.get("meta") or {}
     columns = tuple(
-        ColumnSpec(name=c["name"], type=c["type"], description=c.get("description", "").strip(),
-                   nullable=not c.get("not_null", False))
-        for c in meta["columns"]
+        ColumnSpec(name=c["name"], type=c["data_type"], description=(c.get("description") or "").strip(),
+                   nullable="not_null" not in (c.get("data_tests") or []))
+        for c in entry["columns"]
     )
     spec = TableSpec(
         schema=schema,
-        name=meta["name"],
-        description=meta.get("description", "").strip(),
+        name=entry["name"],
+        description=(entry.get("description") or "").strip(),
         grain=tuple(meta.get("grain", ())),
         columns=columns,
-        sql=sql_file.read_text(encoding="utf-8") if sql_file.exists() else None,
+        sql=sql,
         unique_grain=bool(meta.get("unique_grain", False)),
         indexes=tuple(tuple(ix) for ix in meta.get("indexes", ())),
     )
@@ -86,86 +85,32 @@ def _read_spec(yml: Path, schema: str) -> TableSpec:
     for cols in (spec.grain, *spec.indexes):
         unknown = [c for c in cols if c not in names]
         if unknown:
-            raise ValueError(f"{yml}: grain or index names unknown columns {', '.join(unknown)}")
+            raise ValueError(f"{where}: {spec.name}: grain or index names unknown columns {', '.join(unknown)}")
     if spec.unique_grain and not spec.grain or any(not cols for cols in spec.indexes):
-        raise ValueError(f"{yml}: a unique grain or an index without columns")
+        raise ValueError(f"{where}: {spec.name}: a unique grain or an index without columns")
     return spec
+
+
+def models_dir() -> Path:
+    return sql_dir() / "models"
 
 
 @cache
 def table_specs() -> dict[str, TableSpec]:
-    """Every materialised table the pipeline owns (marts and audit), by qualified name."""
+    """Every table the pipeline owns besides raw (marts and audit), by qualified name."""
     out = {}
-    for schema in ("marts", "audit"):
-        for yml in sorted((sql_dir() / schema).glob("*.yml")):
-            spec = _read_spec(yml, schema)
+    for yml in sorted((models_dir() / "marts").glob("*.yml")):
+        for entry in yaml.safe_load(yml.read_text(encoding="utf-8")).get("models", []):
+            sql_file = yml.with_name(entry["name"] + ".sql")
+            spec = _spec(entry, "marts", sql_file.read_text(encoding="utf-8") if sql_file.exists() else None, yml)
+            out[spec.qualified] = spec
+    audit = models_dir() / "audit" / "_audit__sources.yml"
+    for source in yaml.safe_load(audit.read_text(encoding="utf-8"))["sources"]:
+        for entry in source["tables"]:
+            spec = _spec(entry, source.get("schema", source["name"]), None, audit)
             out[spec.qualified] = spec
     return out
 
 
 def mart_specs() -> list[TableSpec]:
     return [s for s in table_specs().values() if s.schema == "marts"]
-
-
-# The shared columns every UGC staging model emits (see sql/staging/README.md).
-UGC_ITEM_COLUMNS = (
-    "source", "platform", "item_id", "item_url", "post_key", "delivery_date", "source_file",
-    "record_number", "created_at", "updated_at", "is_review", "is_deleted", "is_approved", "sku",
-    "gtin", "google_location_id", "campaign_id", "ambassador_id", "author_id", "author_handle",
-    "author_followers", "star_rating", "has_text", "has_media", "is_incentivized", "content_type",
-    "hashtag_text", "views", "likes", "comments", "shares", "saves",
-)
-UNION_MODEL = "int_ugc_items__unioned"
-
-
-def ugc_union_sql() -> str:
-    """``int_ugc_items__unioned``: every registered UGC staging model, shared columns only.
-
-    Generated from the source registry (identifiers only, no values) so that adding a platform
-    means adding its adapter and staging model, not editing a union by hand.
-    """
-    from ugc_pipeline.sources import raw_tables
-
-    cols = ",\n    ".join(UGC_ITEM_COLUMNS)
-    parts = [f"select\n    {cols}\nfrom staging.{t.ugc_model}" for t in raw_tables() if t.ugc_model]
-    header = "-- Generated by ugc_pipeline.catalog.ugc_union_sql from the source registry.\n"
-    return header + "\nunion all\n".join(parts)
-
-
-_REF = re.compile(r"\b(staging|intermediate)\.([a-z0-9_]+)\b")
-
-
-@cache
-def view_models() -> list[ViewModel]:
-    """Staging and intermediate views, ordered so that every view comes after those it reads."""
-    models = {}
-    for layer in ("staging", "intermediate"):
-        for path in sorted((sql_dir() / layer).glob("*.sql")):
-            models[f"{layer}.{path.stem}"] = ViewModel(layer, path.stem, path.read_text(encoding="utf-8"))
-        if layer == "staging":
-            models[f"intermediate.{UNION_MODEL}"] = ViewModel("intermediate", UNION_MODEL, ugc_union_sql())
-    ordered: list[ViewModel] = []
-    seen: set[str] = set()
-
-    def visit(key: str, stack: tuple[str, ...] = ()) -> None:
-        if key in seen:
-            return
-        if key in stack:
-            raise ValueError(f"circular reference between models: {' -> '.join(stack + (key,))}")
-        for layer, name in _REF.findall(models[key].sql):
-            ref = f"{layer}.{name}"
-            if ref in models and ref != key:
-                visit(ref, stack + (key,))
-        seen.add(key)
-        ordered.append(models[key])
-
-    for key in models:
-        visit(key)
-    return ordered
-
-
-def dialect_sql(dialect: str) -> list[str]:
-    """The statements that define the portable helper functions for one warehouse dialect."""
-    text = (sql_dir() / "dialect" / f"{dialect}.sql").read_text(encoding="utf-8")
-    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-    return [stmt.strip() for stmt in text.split(";\n") if stmt.strip().rstrip(";").strip()]

@@ -5,7 +5,7 @@
   ugc-pipeline run --all                 ... for every delivery day present in the landing zone
   ugc-pipeline replay [--source S]       re-ingest deliveries with quarantined records, then the marts
   ugc-pipeline summary                   print the KPI summary of the configured warehouse
-  ugc-pipeline docs                      regenerate docs/data_dictionary.md from the metadata
+  ugc-pipeline docs                      regenerate docs/data_dictionary.md and the dbt raw sources from the metadata
 """
 
 from __future__ import annotations
@@ -135,11 +135,15 @@ def cmd_summary(_args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from ugc_pipeline.docs import data_dictionary
+    from ugc_pipeline.docs import RAW_SOURCES_FILE, data_dictionary, raw_sources_yaml
+    from ugc_pipeline.transform import DBT_PROJECT_DIR
 
     out = Path(args.output)
     out.write_text(data_dictionary(), encoding="utf-8")
     _say(f"wrote {out}")
+    sources = DBT_PROJECT_DIR / RAW_SOURCES_FILE
+    sources.write_text(raw_sources_yaml(), encoding="utf-8")
+    _say(f"wrote {sources}")
     return 0
 
 

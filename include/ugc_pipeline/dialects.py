@@ -1,9 +1,9 @@
-"""The one small place where DuckDB and PostgreSQL differ: type names, keys and indexes, locks,
-bulk load, views.
+"""Where DuckDB and PostgreSQL differ for the tables Python writes: type names, keys and
+indexes, locks, bulk load.
 
-SQL models stay portable by calling the helper functions defined per dialect in
-``sql/dialect/<dialect>.sql`` (``ugc_local_date``, ``ugc_words``...). Everything else that
-differs between the two warehouses is a method of ``Dialect``:
+The SQL models stay portable by calling the dbt project's dispatched macros
+(``sql/macros/dialect.sql``: ``ugc_local_date``, ``ugc_words``...). Everything else that differs
+between the two warehouses is a method of ``Dialect``:
 
 - **keys and indexes** (``key_ddl``, ``index_ddl``): PostgreSQL gets primary keys, unique keys on
   the marts' grains (``NULLS NOT DISTINCT``: a grain column such as ``sku`` may be null) and the
@@ -32,7 +32,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
@@ -71,37 +70,12 @@ def index_name(table: str, suffix: str) -> str:
 class Dialect:
     name: str
 
-    # -- types and views ----------------------------------------------------------------------
+    # -- types ----------------------------------------------------------------------
     def type(self, logical: str) -> str:
         try:
             return _TYPES[logical]
         except KeyError:
             raise ValueError(f"unknown column type {logical!r} (known: {', '.join(_TYPES)})") from None
-
-    def replace_view(self, conn: Connection, qualified: str, select_sql: str) -> None:
-        """Create or replace a view. PostgreSQL replaces a view in place only when its columns
-        keep their names and types (new ones may be appended); otherwise the view is dropped with
-        what depends on it and created again (the callers create views upstream first, so the
-        project's dependent views follow). Views a user built on top survive the common case."""
-        body = select_sql.rstrip().rstrip(";")
-        if self.name != "postgresql":
-            conn.exec_driver_sql(f"create or replace view {qualified} as\n{body}")
-            return
-        try:
-            with conn.begin_nested():
-                conn.exec_driver_sql(f"create or replace view {qualified} as\n{body}")
-        except DBAPIError as exc:
-            log.warning("view %s changed shape, dropped (cascade) and created again: %s",
-                        qualified, str(exc.orig).splitlines()[0] if exc.orig else exc)
-            conn.exec_driver_sql(f"drop view if exists {qualified} cascade")
-            conn.exec_driver_sql(f"create view {qualified} as\n{body}")
-
-    def set_kpi_timezone(self, conn: Connection, tz: str) -> None:
-        """For the rest of the transaction, the KPI zone as a setting as well as in
-        ``meta.pipeline_settings``: PostgreSQL's ``ugc_local_date`` then needs no sub-query and
-        is inlined (sql/dialect/postgresql.sql). DuckDB reads the table, as fast."""
-        if self.name == "postgresql":
-            conn.execute(text("select set_config('ugc.timezone', :tz, true)"), {"tz": tz})
 
     # -- keys and indexes ---------------------------------------------------------------------
     @property

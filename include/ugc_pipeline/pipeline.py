@@ -1,7 +1,7 @@
 """The two units of work the DAGs run, callable without Airflow.
 
 ``ingest_source``: one delivery of one source -> raw layer (+ quarantine, + run record).
-``build_marts``: views -> marts, in one transaction.
+``build_marts``: the dbt project (staging and intermediate views, marts) on the warehouse.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def ingest_source(source_name: str, delivery_date: date, settings: Settings, run
     result = IngestResult(source=source.name, delivery_date=delivery_date.isoformat(), status="running")
     record = _RunRecord(engine, result, run_id, started)
     try:
-        warehouse.ensure_warehouse(engine, views=False)
+        warehouse.ensure_warehouse(engine)
         record.start()
         landing = Landing(settings.landing_uri)
         files = landing.files(source.name, delivery_date)
@@ -198,13 +198,12 @@ def _check_pull(landing: Landing, source: str, delivery_date: date, result: Inge
 
 
 def build_marts(settings: Settings) -> dict[str, int]:
-    """Rebuild every mart from the current raw layer, in one transaction."""
-    engine = warehouse.create_warehouse_engine(settings.warehouse_url)
-    warehouse.ensure_warehouse(engine)
+    """Build the dbt project (views, marts, their tests) on the warehouse; the rows of each mart."""
+    from ugc_pipeline import transform
+
     t0 = time.perf_counter()
-    counts = warehouse.rebuild_marts(engine, settings.timezone)
-    log.info("marts rebuilt in %.1fs: %s", time.perf_counter() - t0,
-             ", ".join(f"{k}={v}" for k, v in counts.items()))
+    counts = transform.build_marts(settings)
+    log.info("marts built in %.1fs: %s", time.perf_counter() - t0, ", ".join(f"{k}={v}" for k, v in counts.items()))
     return counts
 
 
@@ -212,7 +211,7 @@ def quarantined_deliveries(settings: Settings, source: str | None = None, start:
                            end: date | None = None) -> list[tuple[str, date]]:
     """The (source, delivery_date) pairs that still have records in quarantine."""
     engine = warehouse.create_warehouse_engine(settings.warehouse_url)
-    warehouse.ensure_warehouse(engine, views=False)
+    warehouse.ensure_warehouse(engine)
     frame = warehouse.query_frame(
         engine,
         "select distinct source, delivery_date from audit.rejected_records "

@@ -18,8 +18,10 @@ DEFAULT_LANDING_URI = "./data/landing"
 DEFAULT_WAREHOUSE_URL = "duckdb:///data/warehouse.duckdb"
 DEFAULT_TIMEZONE = "Europe/Paris"
 DEFAULT_GX_DIR = "./data/gx"
+# Where each marts run leaves dbt's artifacts and documentation site (target/, logs/).
+DEFAULT_DBT_DIR = "./data/dbt"
 
-SETTING_NAMES = ("UGC_LANDING_URI", "UGC_WAREHOUSE_URL", "UGC_TIMEZONE", "UGC_GX_DIR", "UGC_MAX_REJECTED_SHARE",
+SETTING_NAMES = ("UGC_LANDING_URI", "UGC_WAREHOUSE_URL", "UGC_TIMEZONE", "UGC_GX_DIR", "UGC_DBT_DIR", "UGC_MAX_REJECTED_SHARE",
                  "UGC_PULL_SOURCES", "UGC_PULL_LOOKBACK_DAYS", "UGC_PULL_REPULL_DAYS", "UGC_PULL_MAX_RETRIES",
                  "UGC_LOCK_WAIT_SECONDS")
 
@@ -51,6 +53,9 @@ class Settings:
     # Where GX keeps its suites, validation results and Data Docs (HTML); "" = in memory only.
     # Settings.load() (what the DAGs and the CLI use) defaults it to ./data/gx.
     gx_dir: str = ""
+    # Where dbt writes its artifacts (manifest, run results) and the documentation site of each
+    # marts run; "" = a temporary folder per run. Settings.load() defaults it to ./data/dbt.
+    dbt_dir: str = ""
     # Per-source rejected-share thresholds: "0.1" for every source, or "yotpo_reviews=0.05,retailer_reviews=0.2".
     max_rejected_share: str = ""
     # Sources pulled from their API by the ingest DAG (comma-separated source names); the others
@@ -122,6 +127,8 @@ class Settings:
             # UGC_GX_DIR set but empty means "validate in memory" (what Settings(gx_dir="") says).
             gx_dir=values["UGC_GX_DIR"] if values["UGC_GX_DIR"] is not None
             else (environ["UGC_GX_DIR"] if "UGC_GX_DIR" in environ else DEFAULT_GX_DIR),
+            dbt_dir=values["UGC_DBT_DIR"] if values["UGC_DBT_DIR"] is not None
+            else (environ["UGC_DBT_DIR"] if "UGC_DBT_DIR" in environ else DEFAULT_DBT_DIR),
             max_rejected_share=values["UGC_MAX_REJECTED_SHARE"] or "",
             pull_sources=values["UGC_PULL_SOURCES"] or "",
             pull_lookback_days=_whole(values, "UGC_PULL_LOOKBACK_DAYS", DEFAULT_PULL_LOOKBACK_DAYS),

@@ -1,9 +1,10 @@
-"""The warehouse: schemas, explicit DDL, bulk loads and the transactional mart rebuild.
+"""The warehouse tables Python writes (raw, audit), bulk loads and run records.
 
 Everything goes through SQLAlchemy 2 so that DuckDB (embedded default) and PostgreSQL share the
-code; what differs between them (bulk load, type names, helper functions) is in
-``ugc_pipeline.dialects`` and ``sql/dialect/``. Tables are created from explicit DDL generated
-from the adapters and the YAML metadata, never by reflection.
+code; what differs between them (bulk load, type names, keys) is in ``ugc_pipeline.dialects``.
+The raw and audit tables are created from explicit DDL generated from the adapters and the dbt
+project's source YAML, never by reflection. Staging, intermediate and marts are the dbt
+project's models (``sql/``, run by ``ugc_pipeline.transform``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -30,6 +30,8 @@ from ugc_pipeline.sources.base import RawTable
 log = logging.getLogger(__name__)
 
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit", "meta")
+# The schemas whose tables Python creates; dbt creates staging, intermediate and marts.
+PYTHON_SCHEMAS = ("raw", "audit", "meta")
 
 
 # Seconds a PostgreSQL connection may take to be established (libpq's ``connect_timeout``) unless
@@ -270,11 +272,10 @@ def _table_ddl(spec: catalog.TableSpec, d: dialects.Dialect) -> str:
 
 
 def ddl_plan(d: dialects.Dialect) -> list[tuple[str, str]]:
-    """Every table, key and index of the warehouse, in creation order, as (qualified name of the
+    """Every raw and audit table, key and index, in creation order, as (qualified name of the
     relation that exists once the statement has run, statement). Keys and indexes are separate
     statements, so that a table created before they were declared gets them too."""
-    plan = [("meta.pipeline_settings",
-             f"create table if not exists meta.pipeline_settings (timezone {d.type('text')} not null)")]
+    plan: list[tuple[str, str]] = []
 
     def keys(schema: str, table: str, unique: tuple[str, ...], nullable: bool, indexes) -> None:
         for ddl in (d.key_ddl(schema, table, unique, nullable) if unique else None,
@@ -286,6 +287,8 @@ def ddl_plan(d: dialects.Dialect) -> list[tuple[str, str]]:
         plan.append((f"raw.{table.name}", _raw_ddl(table, d)))
         keys("raw", table.name, RAW_KEY, False, [table.key] if table.key else [])
     for spec in catalog.table_specs().values():
+        if spec.schema not in PYTHON_SCHEMAS:
+            continue
         plan.append((spec.qualified, _table_ddl(spec, d)))
         # a column documented after the table was created is added (nullable, so old rows fit)
         plan.extend((f"{spec.qualified}.{c.name}", f"alter table {spec.qualified} add column if not exists "
@@ -296,49 +299,33 @@ def ddl_plan(d: dialects.Dialect) -> list[tuple[str, str]]:
     return plan
 
 
-def ensure_warehouse(engine: Engine, views: bool = True) -> None:
-    """Create what is missing (schemas, raw, audit and mart tables, their keys and indexes) and,
-    unless ``views`` is False (ingest tasks only need the tables), refresh the helper functions
-    and the views.
+def ensure_warehouse(engine: Engine) -> None:
+    """Create what is missing of the tables Python writes (raw and audit tables, their keys and
+    indexes). The views and marts are dbt's (``ugc_pipeline.transform``).
 
     Several tasks may run this at once on PostgreSQL (the pool has several slots there), and
     concurrent ``create ... if not exists`` of the same object can fail on the catalogs' unique
-    indexes; so the DDL runs under an advisory lock, and an ingest task that finds every table
-    already there returns without taking it.
+    indexes; so the DDL runs under an advisory lock, and a task that finds every table already
+    there returns without taking it.
     """
     d = dialects.for_engine(engine)
     plan = ddl_plan(d)
-    if not views:
-        with engine.connect() as conn:
-            d.check_server(conn)
-            existing = d.existing_relations(conn, SCHEMAS)
-        if all(name in existing for name, _ in plan):
-            return
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         d.check_server(conn)
+        existing = d.existing_relations(conn, PYTHON_SCHEMAS)
+    if all(name in existing for name, _ in plan):
+        return
+    with engine.begin() as conn:
         d.lock(conn, DDL_LOCK)
-        for schema in SCHEMAS:
+        for schema in PYTHON_SCHEMAS:
             conn.exec_driver_sql(f"create schema if not exists {schema}")
-        existing = d.existing_relations(conn, SCHEMAS)
+        existing = d.existing_relations(conn, PYTHON_SCHEMAS)
         created: set[str] = set()
         for name, statement in plan:
             # a table created here already has its columns
             if name not in existing and name.rpartition(".")[0] not in created:
                 conn.exec_driver_sql(statement)
                 created.add(name)
-        if not views:
-            return
-        for statement in catalog.dialect_sql(d.name):
-            conn.exec_driver_sql(statement)
-        for model in catalog.view_models():
-            d.replace_view(conn, model.qualified, model.sql)
-
-
-def set_timezone(conn: Connection, tz: str) -> None:
-    """The KPI calendar the views use (``ugc_local_date``), stored as data, bound as a value."""
-    conn.execute(text("delete from meta.pipeline_settings"))
-    conn.execute(text("insert into meta.pipeline_settings (timezone) values (:tz)"), {"tz": tz})
-    dialects.for_connection(conn).set_kpi_timezone(conn, tz)
 
 
 def replace_delivery(conn: Connection, table: RawTable, delivery_date: date, rows: pa.Table,
@@ -434,34 +421,6 @@ def record_run(engine: Engine, row: dict) -> None:
         conn.execute(
             text(f"insert into {spec.qualified} ({', '.join(cols)}) values ({', '.join(':' + c for c in cols)})"),
             {c: row.get(c) for c in cols})
-
-
-def rebuild_marts(engine: Engine, tz: str, marts: Iterable[catalog.TableSpec] | None = None) -> dict[str, int]:
-    """Rebuild the marts from the views in one transaction: readers see the old marts or the new
-    ones, never a half-built state, and a failure leaves them as they were.
-
-    Every mart is emptied with DELETE, not TRUNCATE, and refilled in the same transaction: under
-    MVCC a reader keeps seeing the previous rows until the commit, whereas TRUNCATE takes an
-    ACCESS EXCLUSIVE lock (readers would queue behind the whole rebuild) and is not MVCC-safe
-    (a reader whose snapshot predates it would see the table empty). On PostgreSQL the
-    transaction is REPEATABLE READ, so that every mart is built from one snapshot of the raw
-    layer even while ingest tasks commit, and rebuilds and DDL are serialised by a lock taken
-    before that snapshot.
-    """
-    d = dialects.for_engine(engine)
-    counts = {}
-    with engine.connect() as conn, d.session_lock(conn, DDL_LOCK):
-        if d.name == "postgresql":
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        with conn.begin():
-            set_timezone(conn, tz)
-            for spec in marts or catalog.mart_specs():
-                cols = ", ".join(sql_ident(c) for c in spec.column_names)
-                conn.exec_driver_sql(f"delete from {spec.qualified}")
-                conn.exec_driver_sql(
-                    f"insert into {spec.qualified} ({cols}) select {cols} from ({spec.sql.rstrip().rstrip(';')}) as model")
-                counts[spec.qualified] = conn.execute(text(f"select count(*) from {spec.qualified}")).scalar_one()
-    return counts
 
 
 def query_frame(engine: Engine, sql: str, params: dict | None = None) -> pd.DataFrame:

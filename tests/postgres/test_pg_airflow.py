@@ -28,7 +28,7 @@ def test_an_airflow_connection_names_the_warehouse(pg_url, monkeypatch):
     assert resolved.database == make_url(pg_url).database
     assert dict(resolved.query) == {"sslmode": "disable"}  # libpq extras only
     engine = warehouse.create_warehouse_engine("airflow://ugc_pg_probe")
-    warehouse.ensure_warehouse(engine, views=False)
+    warehouse.ensure_warehouse(engine)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("select count(*) from raw.yotpo_reviews").scalar_one() == 0
 

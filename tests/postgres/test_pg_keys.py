@@ -32,7 +32,7 @@ def _nulls_not_distinct(engine, index: str) -> bool:
 
 def test_raw_tables_have_a_primary_key_and_a_native_key_index(pg_url):
     engine = warehouse.create_warehouse_engine(pg_url)
-    warehouse.ensure_warehouse(engine, views=False)
+    warehouse.ensure_warehouse(engine)
     indexes = _indexes(engine)
     for table in raw_tables():
         assert indexes[f"raw.{table.name}__pkey"] == (table.name, True, True, list(warehouse.RAW_KEY))
@@ -43,7 +43,7 @@ def test_raw_tables_have_a_primary_key_and_a_native_key_index(pg_url):
 
 def test_marts_are_unique_on_their_grain_and_indexed_for_analysts(pg_url):
     engine = warehouse.create_warehouse_engine(pg_url)
-    warehouse.ensure_warehouse(engine, views=False)
+    warehouse.ensure_warehouse(engine)
     indexes = _indexes(engine)
     by_table = {}
     for name, (table, unique, primary, cols) in indexes.items():
@@ -67,7 +67,7 @@ def test_marts_are_unique_on_their_grain_and_indexed_for_analysts(pg_url):
 def test_a_null_sku_is_part_of_the_grain(pg_url):
     """Two ugc_daily rows that differ from each other only by NULLs are the same grain."""
     engine = warehouse.create_warehouse_engine(pg_url)
-    warehouse.ensure_warehouse(engine, views=False)
+    warehouse.ensure_warehouse(engine)
     insert = text("insert into marts.ugc_daily (kpi_date, brand, sku, platform, content_type, influencer_tier, "
                   "ugc_count, review_count, rating_count, incentivized_count, with_media_count, "
                   "declared_and_measured_count) values (:d, 'MV', null, 'google_business', null, 'unknown', "

@@ -101,7 +101,7 @@ def test_sample_landing_gives_the_same_marts(tmp_path, new_pg_url):
     pg = Run("postgresql", settings_for(tmp_path / "landing", new_pg_url("sample")), None)
     engines = [duck.engine, pg.engine]
     for engine in engines:
-        warehouse.ensure_warehouse(engine, views=False)
+        warehouse.ensure_warehouse(engine)
     loaded = 0
     for day in sample.delivery_dates:
         for source in SOURCES.values():

@@ -63,11 +63,10 @@ class Env:
         return build_marts(self.settings)
 
     def views(self) -> None:
-        """Create the staging and intermediate views (and store UGC_TIMEZONE, which the KPI day
-        uses) without rebuilding the marts: what ``build_marts`` does before filling them."""
-        warehouse.ensure_warehouse(self.engine)
-        with self.engine.begin() as conn:
-            warehouse.set_timezone(conn, self.settings.timezone)
+        """Build the staging and intermediate views (dbt) without the marts."""
+        from ugc_pipeline.transform import build_views
+
+        build_views(self.settings)
 
     def q(self, sql: str, **params) -> pd.DataFrame:
         return warehouse.query_frame(self.engine, sql, params)

@@ -48,7 +48,7 @@ def test_an_empty_delivery_folder_is_nothing_delivered_with_a_warning(env, caplo
 def test_a_task_that_died_is_marked_abandoned_by_the_next_attempt(env):
     env.write("yotpo_reviews", DAY, "page-1.json", {"reviews": [yotpo_review(487000911, "2025-05-06T08:00:00Z")]})
     engine = env.engine
-    warehouse.ensure_warehouse(engine, views=False)
+    warehouse.ensure_warehouse(engine)
     # what a task killed after its start leaves: its running row, never finished
     warehouse.start_run(engine, {"run_id": "killed", "source": "yotpo_reviews", "delivery_date": date(2025, 5, 6),
                                  "started_at": datetime(2026, 1, 1, 3, 0, tzinfo=UTC), "status": "running",

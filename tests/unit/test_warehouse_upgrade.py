@@ -21,7 +21,7 @@ def columns(engine, table: str) -> list[str]:
 
 def test_an_older_pipeline_runs_table_gets_the_pull_columns(tmp_path):
     engine = warehouse.create_warehouse_engine(f"duckdb:///{tmp_path / 'old.duckdb'}")
-    warehouse.ensure_warehouse(engine, views=False)
+    warehouse.ensure_warehouse(engine)
     with engine.begin() as conn:  # the table as the previous version created it
         for name in PULL_COLUMNS:
             conn.exec_driver_sql(f"alter table audit.pipeline_runs drop column {name}")
@@ -29,7 +29,7 @@ def test_an_older_pipeline_runs_table_gets_the_pull_columns(tmp_path):
                              "values ('old-run', 'yotpo_reviews', date '2025-05-01', now(), 'success')")
     assert not set(PULL_COLUMNS) & set(columns(engine, "audit.pipeline_runs"))
 
-    warehouse.ensure_warehouse(engine, views=False)  # what every ingest task does first
+    warehouse.ensure_warehouse(engine)  # what every ingest task does first
 
     assert columns(engine, "audit.pipeline_runs")[-5:] == PULL_COLUMNS
     warehouse.record_run(engine, {"run_id": "new-run", "source": "yotpo_reviews", "delivery_date": date(2025, 5, 2),

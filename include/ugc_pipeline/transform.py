@@ -1,0 +1,247 @@
+"""The SQL layer is the dbt project in ``sql/``; this module runs it on the pipeline's warehouse.
+
+The dbt profile is made from the same setting as everything else (``UGC_WAREHOUSE_URL``, or the
+Airflow connection it names): ``profile_for`` turns the SQLAlchemy URL into a dbt-duckdb or
+dbt-postgres target. The profile written to disk never holds a secret: the password is read by
+dbt from ``DBT_ENV_SECRET_UGC_WAREHOUSE_PASSWORD`` (dbt scrubs ``DBT_ENV_SECRET_*`` values from
+its logs), which ``dbt_env`` sets for the dbt process only.
+
+``run_dbt`` invokes dbt in this process (``dbtRunner``): a marts run pays dbt's start-up once,
+not once per model. ``build_marts`` is the marts step the DAGs and the CLI run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from sqlalchemy.engine import make_url
+
+from ugc_pipeline.catalog import PROJECT_DIR
+
+log = logging.getLogger(__name__)
+
+DBT_PROJECT_DIR = PROJECT_DIR / "sql"
+PROFILE_NAME = "ugc_kpi"
+TARGET_NAME = "warehouse"
+PASSWORD_ENV = "DBT_ENV_SECRET_UGC_WAREHOUSE_PASSWORD"
+# dbt threads: PostgreSQL builds independent models side by side; DuckDB parallelises inside
+# each query, and its one file has one writer, so its models run one after another.
+POSTGRES_THREADS = 4
+DUCKDB_THREADS = 1
+# libpq parameters that dbt-postgres takes as profile fields.
+_PG_FIELDS = {"sslmode": "sslmode", "sslcert": "sslcert", "sslkey": "sslkey", "sslrootcert": "sslrootcert",
+              "connect_timeout": "connect_timeout", "application_name": "application_name",
+              "keepalives_idle": "keepalives_idle"}
+
+
+class DbtError(RuntimeError):
+    """A dbt command failed; the message names the failed models and tests."""
+
+
+def profile_for(url: str) -> tuple[dict, dict[str, str]]:
+    """(dbt target, environment it needs) for a warehouse URL (``airflow://<conn_id>`` resolved)."""
+    from ugc_pipeline.warehouse import DEFAULT_CONNECT_TIMEOUT, resolve_warehouse_url
+
+    parsed = make_url(resolve_warehouse_url(url))
+    backend = parsed.get_backend_name()
+    if backend == "duckdb":
+        database = parsed.database or ":memory:"
+        path = database if database == ":memory:" else str(Path(database).expanduser().resolve())
+        return {"type": "duckdb", "path": path, "schema": "main", "threads": DUCKDB_THREADS,
+                "settings": {"TimeZone": "UTC"}}, {}
+    if backend in ("postgresql", "postgres"):
+        target = {"type": "postgres", "host": parsed.host or "localhost", "port": parsed.port or 5432,
+                  "user": parsed.username or "", "dbname": parsed.database or "", "schema": "public",
+                  "threads": POSTGRES_THREADS, "connect_timeout": DEFAULT_CONNECT_TIMEOUT,
+                  "password": f"{{{{ env_var('{PASSWORD_ENV}', '') }}}}"}
+        for key, name in _PG_FIELDS.items():
+            if key in parsed.query:
+                value = parsed.query[key]
+                target[name] = int(value) if name in ("connect_timeout", "keepalives_idle") else value
+        password = parsed.password or parsed.query.get("password") or ""
+        return target, {PASSWORD_ENV: str(password)}
+    raise ValueError(f"no dbt adapter for a {backend} warehouse (DuckDB and PostgreSQL are supported)")
+
+
+def write_profiles(directory: Path, url: str) -> dict[str, str]:
+    """Write ``profiles.yml`` for ``url`` into ``directory``; return the environment dbt needs."""
+    target, env = profile_for(url)
+    directory.mkdir(parents=True, exist_ok=True)
+    profile = {PROFILE_NAME: {"target": TARGET_NAME, "outputs": {TARGET_NAME: target}}}
+    (directory / "profiles.yml").write_text(
+        "# Written by ugc_pipeline.transform from UGC_WAREHOUSE_URL; the password is read from the\n"
+        f"# environment ({PASSWORD_ENV}), never written here.\n" + yaml.safe_dump(profile, sort_keys=False),
+        encoding="utf-8")
+    return env
+
+
+def dbt_vars(timezone: str) -> dict:
+    return {"kpi_timezone": timezone}
+
+
+@dataclass
+class DbtRun:
+    """What one dbt command did."""
+
+    command: str
+    success: bool
+    seconds: float
+    # node unique id -> (status, rows affected or failures, message), in execution order
+    nodes: dict[str, tuple[str, int | None, str]] = field(default_factory=dict)
+    target_dir: Path | None = None
+
+    def failed(self) -> list[str]:
+        return [f"{uid.split('.', 2)[-1]}: {status}: {message}" for uid, (status, _, message) in self.nodes.items()
+                if status in ("error", "fail", "runtime error", "skipped")]
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+# Parsed projects, by what the parse depends on (see _parsed): dbt's documented way to pay the
+# parse once per process (dbtRunner(manifest=...)) when one process runs dbt many times.
+_MANIFESTS: dict[tuple, object] = {}
+
+
+def _project_fingerprint() -> tuple:
+    return tuple(sorted((str(p.relative_to(DBT_PROJECT_DIR)), p.stat().st_mtime_ns, p.stat().st_size)
+                        for p in DBT_PROJECT_DIR.rglob("*") if p.is_file() and p.suffix in (".sql", ".yml", ".yaml")
+                        and not {"target", "logs", "dbt_packages"} & set(p.relative_to(DBT_PROJECT_DIR).parts)))
+
+
+def _manifest_key(target: dict, variables: Mapping) -> tuple:
+    # the relation names a parse bakes in: DuckDB's catalog is the file's stem
+    where = Path(target["path"]).stem if target["type"] == "duckdb" else target.get("dbname")
+    return (target["type"], where, target.get("schema"), json.dumps(dict(variables), sort_keys=True),
+            _project_fingerprint())
+
+
+def run_dbt(url: str, args: Sequence[str], *, timezone: str, dbt_dir: str | Path | None = None,
+            extra_vars: Mapping | None = None, raise_on_failure: bool = True) -> DbtRun:
+    """Run one dbt command (``["build"]``, ``["docs", "generate"]``...) on the warehouse ``url``.
+
+    ``dbt_dir`` receives ``target/`` (manifest, run results, docs site) and ``logs/``; None = a
+    temporary folder, removed afterwards. Raises ``DbtError`` naming what failed unless
+    ``raise_on_failure`` is False.
+    """
+    from dbt.cli.main import dbtRunner
+
+    keep = dbt_dir is not None and str(dbt_dir) != ""
+    base = Path(dbt_dir) if keep else Path(tempfile.mkdtemp(prefix="ugc-dbt-"))
+    try:
+        env = write_profiles(base / "profile", url)
+        target, _ = profile_for(url)
+        variables = {**dbt_vars(timezone), **(extra_vars or {})}
+        common = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(base / "profile"),
+                  "--target-path", str(base / "target"), "--log-path", str(base / "logs"),
+                  "--vars", json.dumps(variables, sort_keys=True), "--quiet"]
+        t0 = time.perf_counter()
+        with _environment({**env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
+            key = _manifest_key(target, variables)
+            manifest = _MANIFESTS.get(key)
+            if manifest is None:
+                parsed = dbtRunner().invoke(["parse", *common])
+                if parsed.success:
+                    manifest = _MANIFESTS[key] = parsed.result
+            result = dbtRunner(manifest=manifest).invoke([*args, *common])
+        run = DbtRun(" ".join(args), bool(result.success), time.perf_counter() - t0,
+                     target_dir=base / "target" if keep else None)
+        for node in getattr(result.result, "results", None) or []:
+            uid = node.node.unique_id
+            affected = (node.adapter_response or {}).get("rows_affected") if hasattr(node, "adapter_response") else None
+            run.nodes[uid] = (str(node.status), node.failures if node.failures is not None else affected,
+                              (node.message or "").strip())
+        if result.exception is not None and not run.nodes:
+            run.nodes["dbt"] = ("error", None, str(result.exception).strip().splitlines()[0]
+                                if str(result.exception).strip() else type(result.exception).__name__)
+        if not run.success and raise_on_failure:
+            failed = run.failed() or [f"dbt {run.command} failed"]
+            raise DbtError(f"dbt {run.command} failed: " + "; ".join(failed))
+        return run
+    finally:
+        _release_duckdb()
+        if not keep:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after a command: the file
+    is then free for the pipeline's own connections and for other processes (one writer)."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager as manager
+    except ImportError:
+        return
+    with manager._LOCK:
+        if manager._ENV is not None:
+            try:
+                manager._ENV.close()
+            except Exception as exc:  # closing is best effort; the reference goes anyway
+                log.debug("closing dbt-duckdb's connection: %s", exc)
+            finally:
+                manager._ENV = None
+
+
+def build_marts(settings, select: Sequence[str] = ()) -> dict[str, int]:
+    """``dbt build`` of the project (views, marts and their tests) on the settings' warehouse,
+    then ``dbt docs generate`` when ``settings.dbt_dir`` keeps the artifacts. Returns the rows of
+    each mart."""
+    from ugc_pipeline import warehouse
+
+    engine = warehouse.create_warehouse_engine(settings.warehouse_url)
+    warehouse.ensure_warehouse(engine)
+    engine.dispose()
+    args = ["build", *(["--select", *select] if select else [])]
+    run = run_dbt(settings.warehouse_url, args, timezone=settings.timezone, dbt_dir=settings.dbt_dir or None)
+    if settings.dbt_dir:
+        run_dbt(settings.warehouse_url, ["docs", "generate", "--no-compile"], timezone=settings.timezone,
+                dbt_dir=settings.dbt_dir)
+    counts = mart_counts(settings.warehouse_url)
+    log.info("dbt build in %.1fs (%d nodes): %s", run.seconds, len(run.nodes),
+             ", ".join(f"{k}={v}" for k, v in counts.items()))
+    return counts
+
+
+def build_views(settings) -> DbtRun:
+    """Only the staging and intermediate views (``dbt run --select staging intermediate``)."""
+    from ugc_pipeline import warehouse
+
+    engine = warehouse.create_warehouse_engine(settings.warehouse_url)
+    warehouse.ensure_warehouse(engine)
+    engine.dispose()
+    return run_dbt(settings.warehouse_url, ["run", "--select", "staging", "intermediate"],
+                   timezone=settings.timezone, dbt_dir=settings.dbt_dir or None)
+
+
+def mart_counts(url: str) -> dict[str, int]:
+    from sqlalchemy import text
+
+    from ugc_pipeline import catalog, warehouse
+
+    engine = warehouse.create_warehouse_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {spec.qualified: conn.execute(text(f"select count(*) from {spec.qualified}")).scalar_one()
+                    for spec in catalog.mart_specs()}
+    finally:
+        engine.dispose()

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select delivery_date
+from "warehouse"."audit"."pipeline_runs"
+where delivery_date is null
+
+

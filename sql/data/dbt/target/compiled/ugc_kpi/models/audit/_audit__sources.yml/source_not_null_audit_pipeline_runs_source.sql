@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select source
+from "warehouse"."audit"."pipeline_runs"
+where source is null
+
+

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select status
+from "warehouse"."audit"."pipeline_runs"
+where status is null
+
+

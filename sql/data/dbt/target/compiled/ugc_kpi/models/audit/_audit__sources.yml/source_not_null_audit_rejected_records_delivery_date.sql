@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select delivery_date
+from "warehouse"."audit"."rejected_records"
+where delivery_date is null
+
+

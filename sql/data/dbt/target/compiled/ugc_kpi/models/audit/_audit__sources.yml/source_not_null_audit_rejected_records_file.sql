@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select file
+from "warehouse"."audit"."rejected_records"
+where file is null
+
+

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select position
+from "warehouse"."audit"."rejected_records"
+where position is null
+
+

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select reasons
+from "warehouse"."audit"."rejected_records"
+where reasons is null
+
+

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select run_id
+from "warehouse"."audit"."rejected_records"
+where run_id is null
+
+

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select source
+from "warehouse"."audit"."rejected_records"
+where source is null
+
+

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select sku
+from "warehouse"."marts"."conversion_daily"
+where sku is null
+
+

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select author_count
+from "warehouse"."marts"."reach_daily"
+where author_count is null
+
+

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select engagements
+from "warehouse"."marts"."reach_daily"
+where engagements is null
+
+

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select platform
+from "warehouse"."marts"."reach_daily"
+where platform is null
+
+

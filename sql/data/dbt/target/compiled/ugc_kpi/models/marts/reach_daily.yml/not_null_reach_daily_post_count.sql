@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select post_count
+from "warehouse"."marts"."reach_daily"
+where post_count is null
+
+

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select posts_without_metrics
+from "warehouse"."marts"."reach_daily"
+where posts_without_metrics is null
+
+

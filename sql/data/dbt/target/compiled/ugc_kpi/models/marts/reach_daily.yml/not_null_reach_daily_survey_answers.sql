@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select survey_answers
+from "warehouse"."marts"."reach_daily"
+where survey_answers is null
+
+

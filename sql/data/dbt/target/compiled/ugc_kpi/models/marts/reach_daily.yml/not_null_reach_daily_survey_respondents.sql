@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select survey_respondents
+from "warehouse"."marts"."reach_daily"
+where survey_respondents is null
+
+

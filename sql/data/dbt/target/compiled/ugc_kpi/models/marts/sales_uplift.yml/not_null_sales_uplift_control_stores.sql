@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select control_stores
+from "warehouse"."marts"."sales_uplift"
+where control_stores is null
+
+

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select during_days
+from "warehouse"."marts"."sales_uplift"
+where during_days is null
+
+

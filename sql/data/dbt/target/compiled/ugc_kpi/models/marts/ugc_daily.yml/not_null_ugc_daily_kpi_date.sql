@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select kpi_date
+from "warehouse"."marts"."ugc_daily"
+where kpi_date is null
+
+

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select platform
+from "warehouse"."marts"."ugc_daily"
+where platform is null
+
+

@@ -1,0 +1,15 @@
+
+  
+  create view "warehouse"."staging"."stg_brand__web_conversion__dbt_tmp" as (
+    -- Daily web sessions and orders per SKU, every delivered version (restatements included).
+select
+    cast("date" as date) as activity_date,
+    trim(sku) as sku,
+    cast(sessions as bigint) as sessions,
+    cast(orders as bigint) as orders,
+    cast(revenue as double precision) as revenue,
+    delivery_date,
+    source_file,
+    record_number
+from "warehouse"."raw"."web_conversion"
+  );

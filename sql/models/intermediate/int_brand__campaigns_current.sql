@@ -1,0 +1,4 @@
+-- The newest campaign snapshot.
+select campaign_id, brand, sku, start_date, end_date, hashtags, exposed_zone_ids
+from {{ ref('stg_brand__campaigns') }}
+where delivery_date = (select max(delivery_date) from {{ ref('stg_brand__campaigns') }})

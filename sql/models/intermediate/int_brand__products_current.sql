@@ -1,0 +1,4 @@
+-- The newest product snapshot (a SKU absent from it no longer exists).
+select sku, gtin, product_name, brand, category
+from {{ ref('stg_brand__products') }}
+where delivery_date = (select max(delivery_date) from {{ ref('stg_brand__products') }})
