@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install demo test lint docs airflow-ui clean
+.PHONY: install demo test lint docs dbt airflow-ui clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -29,6 +29,9 @@ lint: install
 
 docs: install  ## regenerate docs/data_dictionary.md from the metadata
 	.venv/bin/ugc-pipeline docs
+
+dbt: install  ## dbt on the configured warehouse (UGC_* settings), e.g. make dbt ARGS="build" / "test" / "docs generate --static"
+	.venv/bin/ugc-pipeline dbt $(ARGS)
 
 airflow-ui: install  ## local Airflow (api-server, scheduler, dag-processor, triggerer) on :8080
 	./scripts/airflow-standalone

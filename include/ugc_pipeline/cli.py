@@ -6,6 +6,7 @@
   ugc-pipeline replay [--source S]       re-ingest deliveries with quarantined records, then the marts
   ugc-pipeline summary                   print the KPI summary of the configured warehouse
   ugc-pipeline docs                      regenerate docs/data_dictionary.md and the dbt raw sources from the metadata
+  ugc-pipeline dbt ARGS...               run dbt (build, test, docs generate...) on the configured warehouse
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from ugc_pipeline.catalog import PROJECT_DIR
-from ugc_pipeline.settings import Settings, SettingsError
+from ugc_pipeline.settings import Settings, SettingsError, redact_url
 
 
 def _say(text: str) -> None:
@@ -73,7 +74,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     landing, warehouse_file = data / "landing", data / "warehouse.duckdb"
     gx_dir = data / "gx"
     settings = Settings(landing_uri=str(landing), warehouse_url=f"duckdb:///{warehouse_file}",
-                        timezone=args.timezone, gx_dir=str(gx_dir))
+                        timezone=args.timezone, gx_dir=str(gx_dir), dbt_dir=str(data / "dbt"))
     configure_airflow()
     with exclusive_run(settings, progress=_say, stop=args.stop):  # never delete a warehouse in use
         for stale in (landing, gx_dir, warehouse_file, warehouse_file.with_name(warehouse_file.name + ".wal")):
@@ -89,6 +90,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return status
     _say("\n" + kpi_summary(settings))
     _say(f"\nValidation reports (GX Data Docs): {gx_dir / 'gx' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}")
+    site = Path(settings.dbt_dir) / "target"
+    if (site / "static_index.html").exists():  # dbt docs generate --static: opens from file://, offline
+        _say(f"Data documentation (dbt docs: lineage, models, columns, tests): {site / 'static_index.html'}")
+    else:  # index.html fetches manifest.json and catalog.json: serve it over HTTP
+        _say(f"Data documentation (dbt docs: lineage, models, columns, tests): {site / 'index.html'} "
+             '(serve it: make dbt ARGS="docs serve --port 8081")')
     _say(f"\nQuery it: .venv/bin/python -c \"import duckdb; print(duckdb.connect('{warehouse_file}', "
          "read_only=True).sql('from marts.ugc_daily limit 10'))\"")
     return status
@@ -147,6 +154,69 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+# dbt commands that read or write the warehouse's relations: the tables Python owns (raw, audit:
+# the dbt sources) are created first if missing, as before a marts run.
+_DBT_WAREHOUSE_COMMANDS = {"build", "run", "test", "compile", "show", "seed", "snapshot", "retry", "docs"}
+
+
+def dbt_command(dbt_args: list[str], settings: Settings) -> tuple[list[str], dict[str, str]]:
+    """(command line, environment) running the dbt CLI with ``dbt_args`` on the settings'
+    warehouse: the profile written from UGC_WAREHOUSE_URL under UGC_DBT_DIR (the password in the
+    environment only), the project in sql/, artifacts and the docs site in UGC_DBT_DIR/target,
+    the KPI time zone as the var kpi_timezone (merged under the user's own --vars)."""
+    import json
+    import os
+
+    import yaml
+
+    from ugc_pipeline.settings import DEFAULT_DBT_DIR
+    from ugc_pipeline.transform import DBT_PROJECT_DIR, dbt_vars, write_profiles
+
+    base = Path(settings.dbt_dir or DEFAULT_DBT_DIR).expanduser().resolve()
+    secrets = write_profiles(base / "profile", settings.warehouse_url)
+    # As environment variables, so that every dbt command takes them and a flag given by the
+    # user (--target-path...) still wins.
+    env = {**os.environ, **secrets, "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR), "DBT_PROFILES_DIR": str(base / "profile"),
+           "DBT_TARGET_PATH": str(base / "target"), "DBT_LOG_PATH": str(base / "logs"),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    args = list(dbt_args)
+    if any(not a.startswith("-") for a in args):  # a dbt command, not just `dbt --version`
+        variables = dbt_vars(settings.timezone)
+        for i, arg in enumerate(args):
+            if arg == "--vars" and i + 1 < len(args) or arg.startswith("--vars="):
+                value = args[i + 1] if arg == "--vars" else arg.split("=", 1)[1]
+                variables.update(yaml.safe_load(value) or {})
+                del args[i:i + (2 if arg == "--vars" else 1)]
+                break
+        args += ["--vars", json.dumps(variables, sort_keys=True, default=str)]
+    executable = Path(sys.executable).with_name("dbt")
+    launcher = [str(executable)] if executable.exists() else [
+        sys.executable, "-c", "import sys; from dbt.cli.main import cli; sys.exit(cli())"]
+    return [*launcher, *args], env
+
+
+def cmd_dbt(args: argparse.Namespace) -> int:
+    import subprocess
+
+    dbt_args = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
+    if not dbt_args:
+        _say('usage: ugc-pipeline dbt ARGS...   e.g. ugc-pipeline dbt build, make dbt ARGS="test --select marts"')
+        return EXIT_USAGE
+    settings = Settings.load()
+    if _DBT_WAREHOUSE_COMMANDS & set(dbt_args) and not {"serve", "--help", "-h"} & set(dbt_args):
+        from ugc_pipeline import warehouse
+
+        engine = warehouse.create_warehouse_engine(settings.warehouse_url)
+        try:
+            warehouse.ensure_warehouse(engine)
+        finally:
+            engine.dispose()
+    command, env = dbt_command(dbt_args, settings)
+    _say(f"dbt on {redact_url(settings.warehouse_url)} (UGC_WAREHOUSE_URL); artifacts and docs site in "
+         f"{env['DBT_TARGET_PATH']}")
+    return subprocess.run(command, env=env, check=False).returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ugc-pipeline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -178,7 +248,19 @@ def main(argv: list[str] | None = None) -> int:
     docs.add_argument("--output", default=str(PROJECT_DIR / "docs" / "data_dictionary.md"))
     docs.set_defaults(func=cmd_docs)
 
-    args = parser.parse_args(argv)
+    dbt = sub.add_parser(
+        "dbt", add_help=False, help="run dbt on the configured warehouse (UGC_* settings), e.g. dbt build",
+        description="Every argument goes to dbt; the profile comes from UGC_WAREHOUSE_URL, the artifacts and the "
+                    "docs site go to UGC_DBT_DIR/target.")
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="dbt's command and options")
+    dbt.set_defaults(func=cmd_dbt)
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["dbt"]:  # everything after `dbt` is dbt's, options first included (dbt --version)
+        args = parser.parse_args(["dbt"])
+        args.dbt_args = argv[1:]
+    else:
+        args = parser.parse_args(argv)
     from ugc_pipeline.runner import RunBusy, RunInterrupted, RunStop
     from ugc_pipeline.warehouse import WarehouseUnavailable
 

@@ -309,7 +309,7 @@ def export_settings(settings: Settings) -> None:
     """The task code reads its settings from the environment, like a deployed worker."""
     os.environ.update({
         "UGC_LANDING_URI": settings.landing_uri, "UGC_WAREHOUSE_URL": settings.warehouse_url,
-        "UGC_TIMEZONE": settings.timezone, "UGC_GX_DIR": settings.gx_dir,
+        "UGC_TIMEZONE": settings.timezone, "UGC_GX_DIR": settings.gx_dir, "UGC_DBT_DIR": settings.dbt_dir,
         "UGC_MAX_REJECTED_SHARE": settings.max_rejected_share,
         "UGC_PULL_SOURCES": settings.pull_sources, "UGC_PULL_LOOKBACK_DAYS": str(settings.pull_lookback_days),
         "UGC_PULL_REPULL_DAYS": str(settings.pull_repull_days), "UGC_PULL_MAX_RETRIES": str(settings.pull_max_retries),

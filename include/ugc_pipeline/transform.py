@@ -124,23 +124,25 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
 _MANIFESTS: dict[tuple, object] = {}
 
 
-def _project_fingerprint() -> tuple:
-    return tuple(sorted((str(p.relative_to(DBT_PROJECT_DIR)), p.stat().st_mtime_ns, p.stat().st_size)
-                        for p in DBT_PROJECT_DIR.rglob("*") if p.is_file() and p.suffix in (".sql", ".yml", ".yaml")
-                        and not {"target", "logs", "dbt_packages"} & set(p.relative_to(DBT_PROJECT_DIR).parts)))
+def _project_fingerprint(project: Path) -> tuple:
+    return (str(project), *sorted((str(p.relative_to(project)), p.stat().st_mtime_ns, p.stat().st_size)
+                                  for p in project.rglob("*") if p.is_file() and p.suffix in (".sql", ".yml", ".yaml")
+                                  and not {"target", "logs", "dbt_packages"} & set(p.relative_to(project).parts)))
 
 
-def _manifest_key(target: dict, variables: Mapping) -> tuple:
+def _manifest_key(target: dict, variables: Mapping, project: Path) -> tuple:
     # the relation names a parse bakes in: DuckDB's catalog is the file's stem
     where = Path(target["path"]).stem if target["type"] == "duckdb" else target.get("dbname")
     return (target["type"], where, target.get("schema"), json.dumps(dict(variables), sort_keys=True),
-            _project_fingerprint())
+            _project_fingerprint(project))
 
 
 def run_dbt(url: str, args: Sequence[str], *, timezone: str, dbt_dir: str | Path | None = None,
-            extra_vars: Mapping | None = None, raise_on_failure: bool = True) -> DbtRun:
+            extra_vars: Mapping | None = None, raise_on_failure: bool = True,
+            project_dir: Path = DBT_PROJECT_DIR) -> DbtRun:
     """Run one dbt command (``["build"]``, ``["docs", "generate"]``...) on the warehouse ``url``.
 
+    ``project_dir`` is the dbt project (``sql/``; another one in tests of upgrades).
     ``dbt_dir`` receives ``target/`` (manifest, run results, docs site) and ``logs/``; None = a
     temporary folder, removed afterwards. Raises ``DbtError`` naming what failed unless
     ``raise_on_failure`` is False.
@@ -148,17 +150,18 @@ def run_dbt(url: str, args: Sequence[str], *, timezone: str, dbt_dir: str | Path
     from dbt.cli.main import dbtRunner
 
     keep = dbt_dir is not None and str(dbt_dir) != ""
-    base = Path(dbt_dir) if keep else Path(tempfile.mkdtemp(prefix="ugc-dbt-"))
+    # absolute: dbt reads a relative --target-path from the project folder, not from here
+    base = Path(dbt_dir).expanduser().resolve() if keep else Path(tempfile.mkdtemp(prefix="ugc-dbt-"))
     try:
         env = write_profiles(base / "profile", url)
         target, _ = profile_for(url)
         variables = {**dbt_vars(timezone), **(extra_vars or {})}
-        common = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(base / "profile"),
+        common = ["--project-dir", str(project_dir), "--profiles-dir", str(base / "profile"),
                   "--target-path", str(base / "target"), "--log-path", str(base / "logs"),
                   "--vars", json.dumps(variables, sort_keys=True), "--quiet"]
         t0 = time.perf_counter()
         with _environment({**env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
-            key = _manifest_key(target, variables)
+            key = _manifest_key(target, variables, Path(project_dir))
             manifest = _MANIFESTS.get(key)
             if manifest is None:
                 parsed = dbtRunner().invoke(["parse", *common])
@@ -214,7 +217,7 @@ def build_marts(settings, select: Sequence[str] = ()) -> dict[str, int]:
     args = ["build", *(["--select", *select] if select else [])]
     run = run_dbt(settings.warehouse_url, args, timezone=settings.timezone, dbt_dir=settings.dbt_dir or None)
     if settings.dbt_dir:
-        run_dbt(settings.warehouse_url, ["docs", "generate", "--no-compile"], timezone=settings.timezone,
+        run_dbt(settings.warehouse_url, ["docs", "generate", "--no-compile", "--static"], timezone=settings.timezone,
                 dbt_dir=settings.dbt_dir)
     counts = mart_counts(settings.warehouse_url)
     log.info("dbt build in %.1fs (%d nodes): %s", run.seconds, len(run.nodes),

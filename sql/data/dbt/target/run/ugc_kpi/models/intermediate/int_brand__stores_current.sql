@@ -1,8 +1,0 @@
-
-  
-  create view "warehouse"."intermediate"."int_brand__stores_current__dbt_tmp" as (
-    -- The newest store snapshot.
-select store_id, google_location_id, brand, zone_id, city
-from "warehouse"."staging"."stg_brand__stores"
-where delivery_date = (select max(delivery_date) from "warehouse"."staging"."stg_brand__stores")
-  );
