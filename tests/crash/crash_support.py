@@ -5,7 +5,12 @@ their copies, the phase a task process is in, and the before / after comparison.
 A killed step must leave the warehouse in exactly one of two states, both taken from runs that
 were not killed: *before* (the warehouse as it was before the step) or *after* (the same step
 completed normally on a copy). Raw tables, marts and ``audit.rejected_records`` are compared
-row by row, as multisets (``snapshot``), so a duplicated row is a difference too.
+row by row, as multisets (``snapshot``), so a duplicated row is a difference too. An ingest step
+is atomic as a whole (one transaction), so the whole warehouse is compared (``assert_state``).
+The marts step (``dbt build``) is atomic per mart: each mart is its own dbt model, written in
+its own transaction, so a kill between two marts leaves the earlier ones in their after state
+and the later ones in their before state; there each mart must be exactly its before or its
+after rows, never a mix, and every other table unchanged (``assert_mart_states``).
 ``audit.pipeline_runs`` is not compared: a killed task leaves its ``running`` row there (a later
 attempt marks it ``abandoned``); the tests only check that no row of a killed attempt says
 ``success``.
@@ -27,7 +32,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -114,8 +119,12 @@ def ingest_step(landing: Path, url: str, source: str, day: date, run_id: str) ->
                        "day": day.isoformat(), "run_id": run_id}]
 
 
-def marts_step(landing: Path, url: str) -> list:
-    return ["marts", {"landing": str(landing), "url": url, "timezone": TIMEZONE}]
+def marts_step(landing: Path, url: str, dbt_dir: Path | None = None) -> list:
+    """The marts task (``dbt build``); ``dbt_dir`` keeps dbt's artifacts and its debug log
+    (``<dbt_dir>/logs/dbt.log``, what the tests watch), as ``UGC_DBT_DIR`` does in production;
+    without it dbt works in a temporary folder, removed afterwards."""
+    args = {"landing": str(landing), "url": url, "timezone": TIMEZONE}
+    return ["marts", {**args, "dbt_dir": str(dbt_dir)} if dbt_dir else args]
 
 
 def redelivery_step(landings: Landings, url: str, run_id: str) -> list:
@@ -223,20 +232,25 @@ class Task:
     pid: int
     log_path: Path
     name: str
-    _read: bytes = b""  # the log as read so far (it only grows)
+    _read: dict = field(default_factory=dict)  # path -> its bytes as read so far (logs only grow)
 
-    def _refresh(self) -> bytes:
-        """The log's bytes so far; reads only what was appended since the last call."""
+    def _refresh(self, path: Path | None = None) -> bytes:
+        """The bytes of ``path`` (default: the task's log) so far; reads only what was appended
+        since the last call."""
+        path = path or self.log_path
+        read = self._read.get(path, b"")
         try:
-            with open(self.log_path, "rb") as handle:
-                handle.seek(len(self._read))
-                self._read += handle.read()
+            with open(path, "rb") as handle:
+                handle.seek(len(read))
+                read += handle.read()
         except FileNotFoundError:
             pass
-        return self._read
+        self._read[path] = read
+        return read
 
-    def log(self) -> str:
-        return self._refresh().decode("utf-8", "replace")
+    def log(self, path: Path | None = None) -> str:
+        """The task's log, or another log it writes (``path``: dbt's debug log)."""
+        return self._refresh(path).decode("utf-8", "replace")
 
     def log_tail(self, chars: int = 6000) -> str:
         return self.log()[-chars:]
@@ -258,21 +272,27 @@ class Task:
             time.sleep(interval)
         return True
 
-    def wait_for_log(self, pattern: str, what: str, timeout: float = 120) -> bool:
-        """Wait for a line matching ``pattern`` (looked for in the complete lines appended since
-        the last look, so that polling every millisecond costs little)."""
+    def appeared(self, pattern: str, path: Path | None = None) -> Callable[[], bool]:
+        """A condition: whether a line matching ``pattern`` has appeared in the task's log or in
+        ``path`` (looked for in the complete lines appended since the last look, so that polling
+        every millisecond costs little)."""
         regex = re.compile(pattern.encode(), re.MULTILINE)
         checked = 0
+        found = False
 
-        def appeared() -> bool:
-            nonlocal checked
-            text = self._refresh()
+        def condition() -> bool:
+            nonlocal checked, found
+            text = self._refresh(path)
             end = text.rfind(b"\n") + 1
-            found = regex.search(text, checked, end) is not None
+            found = found or regex.search(text, checked, end) is not None
             checked = max(checked, end)
             return found
 
-        return self.wait_until(appeared, what, timeout)
+        return condition
+
+    def wait_for_log(self, pattern: str, what: str, timeout: float = 120, path: Path | None = None) -> bool:
+        """Wait for a line matching ``pattern`` in the task's log or in ``path``."""
+        return self.wait_until(self.appeared(pattern, path), what, timeout)
 
     def signal(self, sig: int) -> None:
         if self.returncode() is None:
@@ -317,10 +337,47 @@ PARSED = r"records parsed into "
 VALIDATED = r"ugc_pipeline\.pipeline: validation of "
 LOAD_BEGUN = SQL + r"delete from raw\.yotpo_reviews where delivery_date"
 DUCKDB_LOAD = SQL + r"insert into raw\.yotpo_reviews \("
-REBUILD_BEGUN = SQL + r"delete from meta\.pipeline_settings"
-MARTS_REBUILT = r"ugc_pipeline\.pipeline: marts rebuilt in "
-COMMIT = SQL + r"COMMIT$"
+MARTS_BUILT = r"ugc_pipeline\.pipeline: marts built in "
 TRANSACTION_END = SQL + r"(COMMIT|ROLLBACK)$"
+
+# dbt's debug log (``<dbt_dir>/logs/dbt.log``): dbt logs each statement of a model
+# ("On model.ugc_kpi.<mart>: <sql>", the SQL on the lines that follow) before it runs it, then
+# "SQL status: ..." once it has run; "On model.ugc_kpi.<mart>: COMMIT" as it commits the model's
+# transaction; "START sql incremental model marts.<mart>" as the model begins, "OK created sql
+# incremental model marts.<mart>" once committed.
+
+
+def dbt_log(dbt_dir: Path) -> Path:
+    return dbt_dir / "logs" / "dbt.log"
+
+
+def replace_changed(mart: str) -> str:
+    """The statement of ``mart``'s ``replace_changed`` (sql/macros/incremental_replace_changed.sql),
+    in its model's transaction: the changed partitions found, deleted and inserted again."""
+    name = mart.split(".")[-1]
+    return rf"^\s*create temporary table {re.escape(name)}__changed_partitions as"
+
+
+def model_commit(mart: str) -> str:
+    return rf"\]: On model\.ugc_kpi\.{re.escape(mart.split('.')[-1])}: COMMIT$"
+
+
+def model_started(mart: str) -> str:
+    return rf"\]: \d+ of \d+ START sql incremental model {re.escape(mart)} "
+
+
+def model_created(mart: str) -> str:
+    return rf"\]: \d+ of \d+ OK created sql incremental model {re.escape(mart)} "
+
+
+def statement_ran(log: str, pattern: str) -> bool:
+    """Whether the dbt statement matching ``pattern`` had run to its end ("SQL status" logged
+    after it by the same dbt thread)."""
+    found = re.search(pattern, log, re.MULTILINE)
+    assert found is not None, f"no statement matches {pattern!r}"
+    header = log.rfind("]: On model.", 0, found.start())
+    thread = log[log.rfind("\n", 0, header) + 1:header + 1].split(" [", 2)[-1]  # e.g. "Thread-1 (]"
+    return re.search(rf"\[{re.escape(thread)}: SQL status: ", log[found.end():]) is not None
 
 
 def position(log: str, pattern: str) -> int | None:
@@ -458,6 +515,26 @@ def wait_sessions_gone(admin, database: str, timeout: float = 20) -> float:
     return time.monotonic() - t0
 
 
+def relation_oids(warehouse: Warehouse, table: str) -> tuple[int, int]:
+    """(database oid, table oid) of a table of a PostgreSQL warehouse, for ``writing``."""
+    engine = warehouse.engine()
+    try:
+        with engine.connect() as conn:
+            return tuple(conn.execute(text(
+                "select (select oid from pg_database where datname = current_database()), "
+                "cast(cast(:t as regclass) as oid)"), {"t": table}).one())
+    finally:
+        engine.dispose()
+
+
+def writing(conn, oids: tuple[int, int]) -> bool:
+    """Whether a session holds the ROW EXCLUSIVE lock of a DELETE or INSERT on the table
+    (``relation_oids``), held until its transaction ends (``conn``: AUTOCOMMIT, as below)."""
+    return conn.execute(text(
+        "select count(*) from pg_locks where locktype = 'relation' and database = :db and relation = :rel "
+        "and mode = 'RowExclusiveLock' and granted"), {"db": oids[0], "rel": oids[1]}).scalar_one() > 0
+
+
 def copy_in_progress(conn, database: str) -> bool:
     """Whether a session on ``database`` is running a COPY into a raw table (``conn``: an
     AUTOCOMMIT connection, so that each look is a fresh view of pg_stat_activity)."""
@@ -524,7 +601,7 @@ class References:
 
     warehouses: DuckDBWarehouses | PostgresWarehouses
     base: Warehouse  # before the redelivery is ingested
-    ingested: Warehouse  # the redelivery ingested, marts not rebuilt yet
+    ingested: Warehouse  # the redelivery ingested, marts not built again yet
     before_ingest: dict
     after_ingest: dict
     after_marts: dict
@@ -549,7 +626,7 @@ def _run_all(server: TaskServer, steps: dict[str, list], name: str) -> None:
 def build_references(server: TaskServer, warehouses: list, landings: Landings) -> dict[str, References]:
     """The runs without a crash, for every warehouse kind at once (one task process per kind):
     the base (BASE_STEPS, marts built), a copy with the redelivery ingested, a copy of that
-    with the marts rebuilt."""
+    with the marts built again."""
     base = {w.kind: w.new("base") for w in warehouses}
     _run_all(server, {kind: [ingest_step(landings.base, wh.url, source, day, f"base-{source}-{day}")
                              for source, day in BASE_STEPS] + [marts_step(landings.base, wh.url)]
@@ -592,6 +669,38 @@ def assert_state(warehouse: Warehouse, before: dict, after: dict, allowed: tuple
     assert state is not None, f"{context}: {differences}"
     assert state in allowed, f"{context}: the warehouse holds the {state} state, expected {' or '.join(allowed)}"
     return state
+
+
+def assert_mart_states(warehouse: Warehouse, before: dict, after: dict, context: str,
+                       must: dict[str, str] | None = None) -> dict[str, str]:
+    """After a marts step: every mart holds exactly its before or its after rows (each mart is
+    its own transaction), every other table is unchanged, and each mart of ``must`` holds the
+    state it names. Returns each mart's state ("before", "after", or "unchanged" when the step
+    does not change it)."""
+    try:
+        now = snapshot(warehouse)
+    except Exception as exc:  # noqa: BLE001 - e.g. a DuckDB file that no longer opens
+        raise AssertionError(f"{context}: NEITHER STATE (a real bug): the warehouse cannot be read any more: "
+                             f"{exc!r}") from exc
+    problems, states = [], {}
+    for table in sorted(set(before) | set(after) | set(now)):
+        if not table.startswith("marts."):
+            if before.get(table) != now.get(table):
+                problems.append("changed by the marts step: " + "; ".join(diff({table: before.get(table)},
+                                                                               {table: now.get(table)})))
+            continue
+        state = ("unchanged" if before.get(table) == after.get(table) == now.get(table)
+                 else "before" if before.get(table) == now.get(table)
+                 else "after" if after.get(table) == now.get(table) else None)
+        if state is None:
+            problems.append("NEITHER STATE (a real bug), half written:\n    versus before: "
+                            + "; ".join(diff({table: before.get(table)}, {table: now.get(table)}))
+                            + "\n    versus after: " + "; ".join(diff({table: after.get(table)}, {table: now.get(table)})))
+        elif state != "unchanged" and (must or {}).get(table, state) != state:
+            problems.append(f"{table}: holds its {state} state, expected its {must[table]} state")
+        states[table] = state
+    assert not problems, f"{context}: " + "\n  ".join(problems) + f"\n  (mart states: {states})"
+    return states
 
 
 def successful_runs(warehouse: Warehouse, run_id: str) -> int:

@@ -1,19 +1,23 @@
-"""A warm worker for the crash tests: it imports once what an ingest task imports (the pipeline,
-Great Expectations), then runs every unit of work it is sent in a process of its own, forked
-from it, much as Airflow starts a task (its supervisor forks the process that runs the task,
-from a worker that has imported Airflow already). Those forked processes are the real task
-processes the tests kill with SIGKILL. A fresh interpreter per task would import Great
-Expectations each time: some 8 s of CPU, twenty times over, far beyond the folder's budget.
+"""A warm worker for the crash tests: it imports once what a task imports (the pipeline, Great
+Expectations, dbt and its adapters), then runs every unit of work it is sent in a process of its
+own, forked from it, much as Airflow starts a task (its supervisor forks the process that runs
+the task, from a worker that has imported Airflow already). Those forked processes are the real
+task processes the tests kill with SIGKILL. A fresh interpreter per task would import Great
+Expectations (some 8 s of CPU) and dbt (some 4 s) each time, far beyond the folder's budget.
 
 A task process writes its log to the file it is given, at INFO, SQLAlchemy's statements
 included (its ``BEGIN``/``COMMIT``/``ROLLBACK`` lines and each statement before it runs): that
-is how the tests see which phase a task is in.
+is how the tests see which phase an ingest task is in. The marts step runs dbt in the task
+process (``ugc_pipeline.transform``), which does not log through SQLAlchemy: given a
+``dbt_dir``, it keeps dbt's debug log there (``logs/dbt.log``: each statement of each model
+before it runs, each model's COMMIT), which the tests watch instead.
 
 Protocol, one JSON object per line. The worker says ``{"ready": pid, "cpu": seconds}`` once
 imported. It reads ``{"steps": [[kind, args], ...], "log": path}`` (kinds: ``ingest``,
-``marts``; run in order in one process), answers ``{"started": pid}``, and ``{"exited": pid,
-"returncode": n, "cpu": seconds}`` when that process ends (``-9``: killed by SIGKILL; 1: the
-step failed). End of input: it kills what still runs and exits.
+``marts``, the latter with an optional ``dbt_dir``; run in order in one process), answers
+``{"started": pid}``, and ``{"exited": pid, "returncode": n, "cpu": seconds}`` when that process
+ends (``-9``: killed by SIGKILL; 1: the step failed). End of input: it kills what still runs and
+exits.
 
     python tests/crash/task_server.py
 """
@@ -43,7 +47,8 @@ def _step(kind: str, args: dict) -> None:
     from ugc_pipeline.settings import Settings
 
     log = logging.getLogger("crash.task")
-    settings = Settings(landing_uri=args["landing"], warehouse_url=args["url"], timezone=args["timezone"])
+    settings = Settings(landing_uri=args["landing"], warehouse_url=args["url"], timezone=args["timezone"],
+                        dbt_dir=args.get("dbt_dir", ""))
     if kind == "ingest":
         day = date.fromisoformat(args["day"])
         # the line the Airflow task logs before it calls ingest_source (airflow_support.run_ingest_task)
@@ -88,8 +93,14 @@ def _child(command: dict) -> None:
 
 def main() -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations  # noqa: F401  (what a worker imports once, before its first task)
+    # What a worker imports once, before its first task: what an ingest task imports, and what a
+    # marts task imports (dbt and its adapters, some 4 s of CPU; nothing runs or connects at import).
+    import dbt.adapters.duckdb  # noqa: F401
+    import dbt.adapters.postgres  # noqa: F401
+    import dbt.cli.main  # noqa: F401
+    import great_expectations  # noqa: F401
     import ugc_pipeline.pipeline  # noqa: F401
+    import ugc_pipeline.transform  # noqa: F401
 
     usage = resource.getrusage(resource.RUSAGE_SELF)
     _say({"ready": os.getpid(), "cpu": round(usage.ru_utime + usage.ru_stime, 2)})

@@ -1,16 +1,25 @@
 """Crash safety (issue #8): a task process killed with SIGKILL during the parse, during the load
-and during the mart rebuild, on DuckDB and on PostgreSQL (and, on DuckDB, inside the load's
+and during the marts build, on DuckDB and on PostgreSQL (and, on DuckDB, inside the load's
 commit), leaves the warehouse exactly as it was before the step or exactly as the same step
 leaves it when it completes (never anything in between), and a retry of the step in a new
 process completes it without duplicating anything.
 
+An ingest step is one transaction: the whole warehouse is before or after. The marts step is
+``dbt build``, where each mart is a model written in its own transaction (``replace_changed``:
+the changed partitions deleted and inserted again, then the commit): it is atomic per mart, not
+as a whole. Killed inside one mart's transaction, that mart keeps its before state, the marts
+dbt had committed before hold their after state, and no mart is ever half written (each is
+exactly its before or its after rows); the retry builds them all.
+
 Each killed step runs in a real task process (forked by ``task_server.py``); the test sees its
 phase from outside: the delivery's files open in ``/proc/<pid>/fd`` (parse), its SQL log lines
-(DuckDB load, mart rebuild), a COPY of its session in ``pg_stat_activity`` (PostgreSQL load),
-the DuckDB file and its WAL (the commit). After the kill, its log proves where it died (e.g. no
-``records parsed``, no COMMIT issued). A kill that came too late (a busy machine may leave the
-poller unscheduled longer than a phase lasts) must still leave one of the two states, and the
-step is killed again on a fresh copy, at most three times.
+(DuckDB load), a COPY of its session in ``pg_stat_activity`` (PostgreSQL load), the DuckDB file
+and its WAL (the commit), dbt's debug log (``<dbt_dir>/logs/dbt.log``: a mart's statement,
+logged as it starts) and, on PostgreSQL, the lock of the mart's DELETE in ``pg_locks`` (marts).
+After the kill, the logs prove where it died (e.g. no ``records parsed``, no COMMIT issued). A
+kill that came too late (a busy machine may leave the poller unscheduled longer than a phase
+lasts) must still leave a state the step allows, and the step is killed again on a fresh copy,
+at most three times.
 """
 
 from __future__ import annotations
@@ -22,28 +31,34 @@ from collections.abc import Callable
 
 import pytest
 from crash_support import (
-    COMMIT,
     DUCKDB_LOAD,
     INGESTING,
     LOAD_BEGUN,
-    MARTS_REBUILT,
+    MARTS_BUILT,
     PARSED,
-    REBUILD_BEGUN,
-    SQL,
     VALIDATED,
     References,
     Task,
     Warehouse,
+    assert_mart_states,
     assert_state,
     copy_in_progress,
+    dbt_log,
     delivery_file_open,
     duplicate_raw_keys,
     marts_step,
+    model_commit,
+    model_created,
+    model_started,
     position,
     redelivery_step,
+    relation_oids,
+    replace_changed,
+    statement_ran,
     successful_runs,
     transaction_end,
     wait_sessions_gone,
+    writing,
 )
 from ugc_pipeline import catalog
 
@@ -52,10 +67,14 @@ TRIES = 3
 
 def kill_during(crash_env, refs: References, start_from: Warehouse, name: str,
                 steps: Callable[[Warehouse, str], list], trigger: Callable[[Task, Warehouse], bool],
-                missed: Callable[[str, Warehouse], str | None], before: dict, after: dict):
+                missed: Callable[[str, Warehouse], str | None], before: dict, after: dict,
+                settle: Callable[[Warehouse, str], str] | None = None):
     """Copy ``start_from``, run ``steps`` in a task process, SIGKILL it once ``trigger`` says the
     phase is reached; ``missed(log, wh)`` says why the kill did not land in the phase (None: it
-    did). Returns (warehouse, task, run_id, facts, misses) of the try that landed."""
+    did); ``settle(wh, context)`` checks what a try that missed left (default: the whole
+    warehouse before or after) and names it. Returns (warehouse, task, run_id, facts, misses) of
+    the try that landed."""
+    settle = settle or (lambda wh, context: assert_state(wh, before, after, ("before", "after"), context))
     misses = []
     for attempt in range(1, TRIES + 1):
         wh = refs.warehouses.copy(start_from, f"{name}{attempt}")
@@ -71,7 +90,7 @@ def kill_during(crash_env, refs: References, start_from: Warehouse, name: str,
         if why is None:
             return wh, task, run_id, facts, misses
         # too late for the phase: still a crash (or a completed step) that must leave a clean state
-        state = assert_state(wh, before, after, ("before", "after"), f"{name}, try {attempt} ({why})")
+        state = settle(wh, f"{name}, try {attempt} ({why})")
         misses.append(f"try {attempt}: {why}; {state} state")
     raise AssertionError(f"{refs.kind}: the {name} was never hit in {TRIES} tries: {misses}")
 
@@ -133,27 +152,69 @@ def test_kill_during_load(crash_env, refs):
     print(f"{refs.kind} killed in the load: before state; {facts}; {misses}")
 
 
-def test_kill_during_mart_rebuild(crash_env, refs):
+def test_kill_during_marts_build(crash_env, refs):
+    """Killed inside the transaction of ``marts.ugc_daily`` (the mart the redelivery changes
+    most), while its ``replace_changed`` statement runs: on PostgreSQL once the server shows the
+    statement's DELETE holding its lock. The mart keeps its before rows; the marts dbt committed
+    before it hold their after rows (on DuckDB, one model at a time, every mart dbt ran before it,
+    e.g. ``conversion_daily``, which the redelivery changes too); the others either; none is half
+    written."""
     marts = [spec.qualified for spec in catalog.mart_specs()]
-    target = marts[len(marts) // 2]  # the marts before it are already emptied and refilled
+    target = "marts.ugc_daily"
+    assert target in marts, marts
+
+    def dbt_dir(wh):
+        return crash_env.root / "dbt" / f"{refs.kind}-{wh.label}"
+
+    def steps(wh, run_id):
+        return [marts_step(crash_env.landings.base, wh.url, dbt_dir(wh))]
 
     def trigger(task, wh):
-        return task.wait_for_log(SQL + rf"insert into {re.escape(target)} ", f"the rebuild of {target}")
+        path = dbt_log(dbt_dir(wh))
+        oids = relation_oids(wh, target) if refs.kind == "postgresql" else None
+        if not task.wait_for_log(replace_changed(target), f"the replace_changed statement of {target}", path=path):
+            return False
+        if refs.kind == "duckdb":  # the statement runs (~50 ms), then the table comments, then the COMMIT
+            return True
+        committed = task.appeared(model_commit(target), path)
+        with refs.warehouses.admin.connect() as admin:  # the DELETE's lock, held until the transaction ends
+            return task.wait_until(lambda: writing(admin, oids) or committed(), f"the DELETE of {target}",
+                                   interval=0.002)
+
+    def task_dbt_log(wh):
+        return dbt_log(dbt_dir(wh)).read_text("utf-8", "replace")
 
     def missed(log, wh):
-        assert position(log, REBUILD_BEGUN) is not None, log[-3000:]
-        assert re.search(COMMIT, log, re.MULTILINE), log[-3000:]  # COMMITs are logged (the views' was)
-        end = transaction_end(log, REBUILD_BEGUN)
-        assert end is not None or position(log, MARTS_REBUILT) is None, log[-3000:]
-        return f"the rebuild's {end} was issued" if end else None
+        assert position(log, MARTS_BUILT) is None, log[-3000:]
+        built = task_dbt_log(wh)
+        assert re.search(replace_changed(target), built, re.MULTILINE), built[-3000:]
+        return f"the COMMIT of {target} was issued" if re.search(model_commit(target), built, re.MULTILINE) else None
+
+    def committed_marts(wh):
+        """The marts whose transaction dbt saw committed ("OK created"): their after state."""
+        built = task_dbt_log(wh)
+        return {m: "after" for m in marts if re.search(model_created(m), built, re.MULTILINE)}
+
+    def settle(wh, context):
+        states = assert_mart_states(wh, refs.before_marts, refs.after_marts, context, must=committed_marts(wh))
+        return ", ".join(f"{m} {s}" for m, s in states.items())
 
     wh, task, run_id, facts, misses = kill_during(
-        crash_env, refs, refs.ingested, "marts", lambda wh, run_id: [marts_step(crash_env.landings.base, wh.url)],
-        trigger, missed, refs.before_marts, refs.after_marts)
-    assert_state(wh, refs.before_marts, refs.after_marts, ("before",), "killed during the mart rebuild")
+        crash_env, refs, refs.ingested, "marts", steps, trigger, missed, refs.before_marts, refs.after_marts, settle)
+    committed = committed_marts(wh)
+    assert target not in committed
+    facts["statement had run"] = statement_ran(task_dbt_log(wh), replace_changed(target))
+    states = assert_mart_states(wh, refs.before_marts, refs.after_marts, f"killed in the transaction of {target}",
+                                must={**committed, target: "before"})
+    if refs.kind == "duckdb":  # one model at a time: the marts dbt started before it were committed
+        built = task_dbt_log(wh)
+        start = position(built, model_started(target))
+        ran_before = {m for m in marts if (at := position(built, model_started(m))) is not None and at < start}
+        assert ran_before <= set(committed), (ran_before, committed)
     retry(crash_env, [marts_step(crash_env.landings.base, wh.url)], f"{refs.kind}-retry-marts",
           wh, refs.before_marts, refs.after_marts)
-    print(f"{refs.kind} killed in the mart rebuild (at {target}): before state; {facts}; {misses}")
+    print(f"{refs.kind} killed in the transaction of {target}: {states}; committed before: {sorted(committed)}; "
+          f"{facts}; {misses}")
 
 
 @pytest.mark.parametrize("point", ["wal", "checkpoint"])
