@@ -61,11 +61,11 @@ def day_content(i: int, rng: random.Random) -> dict[str, list[dict]]:
                               for a in AMBASSADORS]
     campaign = f"CMP-{max(0, (i - 10) // 30)}"
     out["yotpo_reviews"] = [
-        {"review_id": f"R{i}-{n}" if rng.random() > 0.1 else f"R{max(0, i - rng.randint(1, 5))}-{n}",
+        {"id": f"R{i}-{n}" if rng.random() > 0.1 else f"R{max(0, i - rng.randint(1, 5))}-{n}",
          "sku": rng.choice(SKUS), "score": str(rng.randint(1, 5)), "title": "t", "content": rng.choice(["", "good"]),
          "created_at": ts(BASE + timedelta(days=max(0, i - rng.choice([0, 0, 0, 1, 3]))), rng.randint(0, 23)),
-         "updated_at": ts(day, 1), "is_deleted": "true" if rng.random() < 0.02 else "false",
-         "is_archived": "false", "is_incentivized": rng.choice(["false", "true"])} for n in range(100)]
+         "updated_at": ts(day, 1), "deleted": "true" if rng.random() < 0.02 else "false",
+         "archived": "false", "is_incentivized": rng.choice(["false", "true"])} for n in range(100)]
     out["ambassador_posts"] = [
         {"post_id": f"P{i - back}-{n}", "ambassador_id": rng.choice(AMBASSADORS), "campaign_id": campaign,
          "platform": "instagram", "post_url": f"https://www.instagram.com/p/P{i - back}x{n}/",
@@ -92,6 +92,8 @@ def load_day(engine, i: int, content: dict[str, list[dict]]) -> int:
     with engine.begin() as conn:
         for name, rows in content.items():
             table = TABLES[name]
+            unknown = {k for r in rows for k in r} - {c.name for c in table.columns}
+            assert not unknown, f"raw.{name} has no column {', '.join(sorted(unknown))} (raw columns: native names)"
             cols = {c.name: pa.array([r.get(c.name) or None for r in rows], pa.string()) for c in table.columns}
             cols["source_file"] = pa.array([f"{name}.json"] * len(rows), pa.string())
             cols["record_number"] = pa.array(range(1, len(rows) + 1), pa.int64())

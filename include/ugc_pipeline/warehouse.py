@@ -251,6 +251,35 @@ RAW_KEY = ("delivery_date", "source_file", "record_number")
 # The advisory lock that serialises DDL (tables, keys, functions, views) and mart rebuilds.
 DDL_LOCK = "ddl"
 
+# Raw columns that had names of their own before the raw layer took the platforms' field names
+# (docs/DECISIONS.md, "Reading the exports"): table -> {earlier name: native name}. A raw table
+# created before gets them renamed in place, rows kept (``ensure_warehouse``), and on PostgreSQL
+# its native-key index the name the key's new columns give it.
+RENAMED_RAW_COLUMNS: dict[str, dict[str, str]] = {
+    "google_business_reviews": {
+        "review_name": "name", "review_id": "reviewId", "location_id": "name__locationId",
+        "reviewer_display_name": "reviewer__displayName", "reviewer_is_anonymous": "reviewer__isAnonymous",
+        "star_rating": "starRating", "create_time": "createTime", "update_time": "updateTime",
+        "reply_comment": "reviewReply__comment", "reply_update_time": "reviewReply__updateTime",
+        "media_item_count": "reviewMediaItems__count"},
+    "yotpo_reviews": {
+        "review_id": "id", "reviewer_name": "name", "reviewer_email": "email", "is_deleted": "deleted",
+        "is_archived": "archived"},
+    "instagram_media": {
+        "account_id": "user__id", "username": "user__username", "followers_count": "user__followers_count",
+        "media_id": "id", "posted_at": "timestamp", "reach": "insights__reach", "views": "insights__views",
+        "impressions": "insights__impressions", "saved": "insights__saved", "shares": "insights__shares"},
+    "tiktok_videos": {"video_id": "id"},
+    "youtube_videos": {
+        "video_id": "id", "published_at": "snippet__publishedAt", "channel_id": "snippet__channelId",
+        "title": "snippet__title", "description": "snippet__description", "tags": "snippet__tags",
+        "view_count": "statistics__viewCount", "like_count": "statistics__likeCount",
+        "comment_count": "statistics__commentCount"},
+    "youtube_channels": {
+        "channel_id": "id", "subscriber_count": "statistics__subscriberCount",
+        "hidden_subscriber_count": "statistics__hiddenSubscriberCount"},
+}
+
 
 def _raw_ddl(table: RawTable, d: dialects.Dialect) -> str:
     cols = [
@@ -263,6 +292,25 @@ def _raw_ddl(table: RawTable, d: dialects.Dialect) -> str:
         *(f"{sql_ident(c.name)} {d.type('text')}" for c in table.columns),
     ]
     return f"create table if not exists raw.{table.name} (\n  " + ",\n  ".join(cols) + "\n)"
+
+
+def _raw_renames(table: RawTable, d: dialects.Dialect) -> list[tuple[str, str]]:
+    """The plan entries renaming a raw table's earlier column names (``RENAMED_RAW_COLUMNS``):
+    one per column, named ``raw.<table>.<native name>`` (so they run only where that column is
+    missing from an existing table), then, on PostgreSQL, the native-key index's rename (before
+    the plan's ``create index if not exists`` of the new name, which then finds it)."""
+    renames = RENAMED_RAW_COLUMNS.get(table.name, {})
+    plan = [(f"raw.{table.name}.{new}",
+             f"alter table raw.{table.name} rename column {sql_ident(old)} to {sql_ident(new)}")
+            for old, new in renames.items()]
+    earlier = {new: old for old, new in renames.items()}
+    old_key = tuple(earlier.get(c, c) for c in table.key)
+    if d.has_keys and table.key and old_key != table.key:
+        old_index = dialects.index_name(table.name, "_".join(old_key) + "_idx")
+        new_index = dialects.index_name(table.name, "_".join(table.key) + "_idx")
+        plan.append((f"raw.{new_index}",
+                     f"alter index if exists raw.{sql_ident(old_index)} rename to {sql_ident(new_index)}"))
+    return plan
 
 
 def _table_ddl(spec: catalog.TableSpec, d: dialects.Dialect) -> str:
@@ -285,6 +333,7 @@ def ddl_plan(d: dialects.Dialect) -> list[tuple[str, str]]:
 
     for table in raw_tables():
         plan.append((f"raw.{table.name}", _raw_ddl(table, d)))
+        plan.extend(_raw_renames(table, d))
         keys("raw", table.name, RAW_KEY, False, [table.key] if table.key else [])
     for spec in catalog.table_specs().values():
         if spec.schema not in PYTHON_SCHEMAS:

@@ -48,11 +48,11 @@ def test_redelivered_items_replace_earlier_versions_in_any_order(direct_runs, la
 
 def assert_latest_versions_win(run: Run, label: str) -> None:
     # raw keeps every delivered version: IG1 from 05-06 and from 05-08, Yotpo 1001 from 05-05 and 05-07
-    versions = fetch(run, "select delivery_date, like_count from raw.instagram_media where media_id = :m "
+    versions = fetch(run, "select delivery_date, like_count from raw.instagram_media where id = :m "
                           "order by delivery_date", m=IG1_ID)
     assert versions == [{"delivery_date": "2025-05-06", "like_count": "40"},
                         {"delivery_date": "2025-05-08", "like_count": "60"}]
-    assert fetch(run, "select count(*) as n from raw.yotpo_reviews where review_id = '1001'") == [{"n": 2}]
+    assert fetch(run, "select count(*) as n from raw.yotpo_reviews where id = '1001'") == [{"n": 2}]
 
     ugc = by_key(fetch(run, "select * from marts.ugc_daily"),
                  "kpi_date", "brand", "sku", "platform", "content_type", "influencer_tier")

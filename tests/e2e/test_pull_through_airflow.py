@@ -380,9 +380,9 @@ def test_pulled_days_give_the_marts_of_the_same_pages_dropped_by_hand(airflow_ru
                 assert run["pull_cursor"] is None, (source, run)
     assert not [s for s in secrets if s in json.dumps(fetch(pulled, "select * from audit.pipeline_runs"), default=str)]
     # the full re-pulls (no cursor) landed every post published by then, paging included
-    for source, id_column in (("instagram_media", "media_id"), ("tiktok_videos", "video_id"), ("youtube_videos", "video_id")):
+    for source in ("instagram_media", "tiktok_videos", "youtube_videos"):
         for day in DAYS:
-            rows = fetch(pulled, f"select {id_column} as id from raw.{source} where delivery_date = :day", day=day)
+            rows = fetch(pulled, f"select id from raw.{source} where delivery_date = :day", day=day)
             assert sorted(r["id"] for r in rows) == sorted(feeds[source].ids_until(day)), (source, day)
     rejected = fetch(pulled, "select source, delivery_date, file, position, reasons from audit.rejected_records")
     assert rejected == []

@@ -70,12 +70,12 @@ def delivery(draw, day_index: int) -> dict[str, list[dict]]:
                                "followers": str(draw(st.sampled_from([300, 5000, 250000]))), "zone_id": "Z1"}
                               for a in ("A1", "A2")]
     out["yotpo_reviews"] = [
-        {"review_id": f"R{draw(st.integers(1, 6))}", "sku": draw(st.sampled_from(SKUS)),
+        {"id": f"R{draw(st.integers(1, 6))}", "sku": draw(st.sampled_from(SKUS)),
          "score": str(draw(st.integers(1, 5))), "title": "t",
          "content": draw(st.sampled_from(["", "Très bon"])),
          "created_at": ts(BASE + timedelta(days=draw(earlier)), draw(st.sampled_from([9, 23]))),
          "updated_at": ts(day, draw(st.integers(0, 21))),
-         "is_deleted": draw(st.sampled_from(["false", "false", "true"])), "is_archived": "false",
+         "deleted": draw(st.sampled_from(["false", "false", "true"])), "archived": "false",
          "is_incentivized": draw(st.sampled_from(["false", "true"]))}
         for _ in range(draw(st.integers(0, 4)))]
     out["ambassador_posts"] = [

@@ -180,11 +180,12 @@ def test_the_loader_reads_the_pulled_pages(landing, settings):
     del data[2]["comment"]  # a rating-only review
     with GoogleBusinessStandIn(TOKEN, {LOC: data[:4], LOC2: data[4:]}) as api:
         pull_source(SOURCE, DAY, settings, creds(api, locations=[LOC, LOC2]))
-    rows = parsed(landing, SOURCE)[SOURCE].set_index("review_id")
+    rows = parsed(landing, SOURCE)[SOURCE].set_index("reviewId")
     assert sorted(rows.index) == ["R000", "R001", "R002", "R003", "R007"]
-    assert pd.isna(rows.loc["R002", "comment"]) and rows.loc["R003", "star_rating"] == "FOUR"
-    assert rows.loc["R001", "location_id"] == "2001" and rows.loc["R007", "location_id"] == "2002"
-    assert rows.loc["R007", "reply_comment"] == "Merci !" and rows.loc["R007", "update_time"] == "2025-05-03T09:00:00.5Z"
+    assert pd.isna(rows.loc["R002", "comment"]) and rows.loc["R003", "starRating"] == "FOUR"
+    assert rows.loc["R001", "name__locationId"] == "2001" and rows.loc["R007", "name__locationId"] == "2002"
+    assert rows.loc["R007", "reviewReply__comment"] == "Merci !"
+    assert rows.loc["R007", "updateTime"] == "2025-05-03T09:00:00.5Z"
 
 
 def test_the_refresh_token_gets_one_access_token_per_pull_for_all_locations(landing, settings, monkeypatch):

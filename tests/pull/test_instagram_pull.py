@@ -182,12 +182,13 @@ def test_the_loader_reads_the_pulled_pages(landing, settings):
     accounts = {ACC: account(media), ACC2: account(posts(1, first=50), username="brand.fan", followers=95)}
     with InstagramStandIn(accounts, {ACC: TOKEN, ACC2: TOKEN}) as api:
         pull_source(SOURCE, DAY, settings, creds(api, accounts=[ACC, ACC2]))
-    rows = parsed(landing, SOURCE)[SOURCE].set_index("media_id")
+    rows = parsed(landing, SOURCE)[SOURCE].set_index("id")
     assert sorted(rows.index) == sorted(p["id"] for p in media + accounts[ACC2]["media"])
     first, second, reel = (p["id"] for p in media)
-    assert rows.loc[first, "views"] == "200" and rows.loc[first, "reach"] == "100" and pd.isna(rows.loc[second, "views"])
-    assert pd.isna(rows.loc[first, "impressions"]) and rows.loc[reel, "media_product_type"] == "REELS"
-    assert rows.loc[first, "followers_count"] == "812" and rows.loc[first, "account_id"] == ACC
+    assert rows.loc[first, "insights__views"] == "200" and rows.loc[first, "insights__reach"] == "100"
+    assert pd.isna(rows.loc[second, "insights__views"])
+    assert pd.isna(rows.loc[first, "insights__impressions"]) and rows.loc[reel, "media_product_type"] == "REELS"
+    assert rows.loc[first, "user__followers_count"] == "812" and rows.loc[first, "user__id"] == ACC
     one = accounts[ACC2]["media"][0]["id"]
-    assert (rows.loc[one, "username"], rows.loc[one, "followers_count"]) == ("brand.fan", "95")
-    assert rows.loc[first, "posted_at"] == "2025-05-05T08:00:00+0000"
+    assert (rows.loc[one, "user__username"], rows.loc[one, "user__followers_count"]) == ("brand.fan", "95")
+    assert rows.loc[first, "timestamp"] == "2025-05-05T08:00:00+0000"

@@ -158,6 +158,6 @@ def test_the_loader_reads_the_pulled_pages_and_keeps_the_19_digit_ids(landing, s
     with TikTokStandIn({TOKEN: USER}, {USER: data}) as api:
         pull_source("tiktok_videos", DAY, settings, creds(api))
     rows = parsed(landing, "tiktok_videos")["tiktok_videos"]
-    assert sorted(rows["video_id"]) == sorted(str(v["id"]) for v in data)
-    assert all(len(i) == 19 for i in rows["video_id"])
-    assert rows.set_index("video_id").loc[str(data[2]["id"]), "hashtag_names"] == "maisonverte recette"
+    assert sorted(rows["id"]) == sorted(str(v["id"]) for v in data)
+    assert all(len(i) == 19 for i in rows["id"])
+    assert rows.set_index("id").loc[str(data[2]["id"]), "hashtag_names"] == "maisonverte recette"

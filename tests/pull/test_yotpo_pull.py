@@ -141,5 +141,5 @@ def test_the_loader_reads_the_pulled_pages(landing, settings):
     with YotpoStandIn(APP, TOKEN, data) as api:
         pull_source("yotpo_reviews", DAY, settings, creds(api))
     rows = parsed(landing, "yotpo_reviews")["yotpo_reviews"]
-    assert sorted(rows["review_id"]) == [str(r["id"]) for r in data]
-    assert rows.set_index("review_id").loc["1002", "is_deleted"] == "true"
+    assert sorted(rows["id"]) == [str(r["id"]) for r in data]
+    assert rows.set_index("id").loc["1002", "deleted"] == "true"

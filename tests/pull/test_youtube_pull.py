@@ -209,8 +209,9 @@ def test_the_loader_reads_the_pulled_pages(landing, settings):
                     creds(api, video_ids=[v["id"] for v in videos], channel_ids=[EXTRA]))
     tables = parsed(landing, "youtube_videos")
     rows, chans = tables["youtube_videos"], tables["youtube_channels"]
-    assert sorted(rows["video_id"]) == sorted(v["id"] for v in videos)
-    assert rows.set_index("video_id").loc["vid00000004", "channel_id"] == CH[1]
-    assert sorted(chans["channel_id"]) == sorted([EXTRA, *CH[:3]])
-    by_id = chans.set_index("channel_id")
-    assert by_id.loc[CH[0], "subscriber_count"] == "800" and by_id.loc[EXTRA, "hidden_subscriber_count"] == "true"
+    assert sorted(rows["id"]) == sorted(v["id"] for v in videos)
+    assert rows.set_index("id").loc["vid00000004", "snippet__channelId"] == CH[1]
+    assert sorted(chans["id"]) == sorted([EXTRA, *CH[:3]])
+    by_id = chans.set_index("id")
+    assert by_id.loc[CH[0], "statistics__subscriberCount"] == "800"
+    assert by_id.loc[EXTRA, "statistics__hiddenSubscriberCount"] == "true"

@@ -10,7 +10,9 @@ import re
 
 import pandas as pd
 import pytest
+from ugc_pipeline import warehouse
 from ugc_pipeline.parse import DeliveryError
+from ugc_pipeline.sources import raw_tables
 
 DAY = "2025-05-06"
 
@@ -23,6 +25,32 @@ def rows_of(parsed, table):
 
 def by(rows, key):
     return {r[key]: r for r in rows}
+
+
+# -- Raw column names -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("table", raw_tables(), ids=lambda t: t.name)
+def test_raw_columns_have_the_platforms_own_names(table):
+    """No adapter renames: a JSON field's column is its path as the platform spells it ('$.'
+    left out, '.' written '__': ``reviewer__displayName``), a CSV column is its header; a derived
+    column (``sql``) says how it is derived. No name clashes with a metadata column or, case
+    aside (DuckDB ignores it), with another column; keys and rules name columns of the table."""
+    for c in table.columns:
+        if c.sql:
+            assert c.path is None and c.doc, f"{c.name}: a derived column is documented"
+        elif c.path.startswith("$."):
+            assert c.name == c.path.removeprefix("$.").replace(".", "__"), f"{c.name} is not {c.path}"
+        else:
+            assert c.name == c.path, f"{c.name} is not the header {c.path}"
+    names = [c.name.lower() for c in table.columns]
+    assert len(set(names)) == len(names), names
+    metadata = set(warehouse.raw_columns(table)) - {c.name for c in table.columns}
+    assert metadata == {"delivery_date", "source_file", "record_number", "record_position", "run_id", "loaded_at"}
+    assert not set(names) & {*metadata, "raw_record"}
+    named = [*table.key, *filter(None, (table.created_column, table.version_column))]
+    named += [c for rule in table.rules for c in rule.columns]
+    for name in named:
+        table.column(name)  # KeyError if the table has no such column
 
 
 # -- Google Business Profile ------------------------------------------------------------------
@@ -83,19 +111,21 @@ def test_google_page_raw_columns_hold_native_text(env):
 
     table = parsed["google_business_reviews"]
     assert table.records_read == 3
-    rows = by(rows_of(parsed, "google_business_reviews"), "review_id")
+    rows = by(rows_of(parsed, "google_business_reviews"), "reviewId")
     first = rows["AbFvOqnQ1a2b3c"]
     assert first["source_file"] == "google_business_reviews/2025-05-06/page-1.json"
     assert first["record_position"] == "$.reviews[0]"
-    assert first["review_name"] == ("accounts/108234567890123456789/locations/4816235201934567890/"
-                                    "reviews/AbFvOqnQ1a2b3c")
-    assert first["star_rating"] == "FOUR"
-    assert first["create_time"] == "2025-05-06T08:12:45Z"
-    assert first["update_time"] == "2025-05-06T08:12:45.123Z"
-    assert first["reply_comment"] == "Merci Camille pour votre retour !"
-    assert first["reply_update_time"] == "2025-05-06T10:01:02.123456Z"
-    assert first["reviewer_display_name"] == "Camille Durand"
-    assert first["reviewer_is_anonymous"] == "false"
+    assert first["name"] == ("accounts/108234567890123456789/locations/4816235201934567890/"
+                             "reviews/AbFvOqnQ1a2b3c")
+    assert first["name__locationId"] == "4816235201934567890"
+    assert first["starRating"] == "FOUR"
+    assert first["createTime"] == "2025-05-06T08:12:45Z"
+    assert first["updateTime"] == "2025-05-06T08:12:45.123Z"
+    assert first["reviewReply__comment"] == "Merci Camille pour votre retour !"
+    assert first["reviewReply__updateTime"] == "2025-05-06T10:01:02.123456Z"
+    assert first["reviewer__displayName"] == "Camille Durand"
+    assert first["reviewer__isAnonymous"] == "false"
+    assert rows["AbFvOqnQ7g8h9i"]["name__locationId"] == "1122334455667788990"
     assert rows["AbFvOqnQ4d5e6f"]["record_position"] == "$.reviews[1]"
     assert rows["AbFvOqnQ7g8h9i"]["record_position"] == "$.reviews[2]"
 
@@ -105,7 +135,7 @@ def test_google_star_rating_words_kept_including_unspecified(env):
 
     parsed = env.parse("google_business_reviews", DAY)
 
-    ratings = {r["review_id"]: r["star_rating"] for r in rows_of(parsed, "google_business_reviews")}
+    ratings = {r["reviewId"]: r["starRating"] for r in rows_of(parsed, "google_business_reviews")}
     assert ratings == {"AbFvOqnQ1a2b3c": "FOUR", "AbFvOqnQ4d5e6f": "FIVE",
                        "AbFvOqnQ7g8h9i": "STAR_RATING_UNSPECIFIED"}
 
@@ -113,10 +143,10 @@ def test_google_star_rating_words_kept_including_unspecified(env):
 def test_google_rating_only_review_has_no_comment(env):
     env.write("google_business_reviews", DAY, "page-1.json", GOOGLE_PAGE)
 
-    rows = by(rows_of(env.parse("google_business_reviews", DAY), "google_business_reviews"), "review_id")
+    rows = by(rows_of(env.parse("google_business_reviews", DAY), "google_business_reviews"), "reviewId")
 
     assert rows["AbFvOqnQ4d5e6f"]["comment"] is None
-    assert rows["AbFvOqnQ4d5e6f"]["reply_comment"] is None
+    assert rows["AbFvOqnQ4d5e6f"]["reviewReply__comment"] is None
     assert rows["AbFvOqnQ1a2b3c"]["comment"] == "Très bon accueil, l'huile d'olive est excellente, un peu chère."
 
 
@@ -132,7 +162,7 @@ def test_google_create_time_with_0_3_6_9_fraction_digits_is_accepted_as_delivere
 
     parsed = env.parse("google_business_reviews", DAY)
 
-    times = {r["review_id"]: r["create_time"] for r in rows_of(parsed, "google_business_reviews")}
+    times = {r["reviewId"]: r["createTime"] for r in rows_of(parsed, "google_business_reviews")}
     assert times == {"R0": "2025-05-06T08:00:00Z", "R1": "2025-05-06T08:00:00.123Z",
                      "R2": "2025-05-06T08:00:00.123456Z", "R3": "2025-05-06T08:00:00.123456789Z"}
 
@@ -140,10 +170,10 @@ def test_google_create_time_with_0_3_6_9_fraction_digits_is_accepted_as_delivere
 def test_google_review_media_items_are_counted(env):
     env.write("google_business_reviews", DAY, "page-1.json", GOOGLE_PAGE)
 
-    rows = by(rows_of(env.parse("google_business_reviews", DAY), "google_business_reviews"), "review_id")
+    rows = by(rows_of(env.parse("google_business_reviews", DAY), "google_business_reviews"), "reviewId")
 
-    assert rows["AbFvOqnQ1a2b3c"]["media_item_count"] == "2"
-    assert rows["AbFvOqnQ4d5e6f"]["media_item_count"] == "0"
+    assert rows["AbFvOqnQ1a2b3c"]["reviewMediaItems__count"] == "2"
+    assert rows["AbFvOqnQ4d5e6f"]["reviewMediaItems__count"] == "0"
 
 
 def test_google_positions_restart_in_every_page(env):
@@ -160,7 +190,7 @@ def test_google_positions_restart_in_every_page(env):
 
     parsed = env.parse("google_business_reviews", DAY)
 
-    rows = by(rows_of(parsed, "google_business_reviews"), "review_id")
+    rows = by(rows_of(parsed, "google_business_reviews"), "reviewId")
     assert parsed["google_business_reviews"].records_read == 4
     assert rows["P2R0"]["source_file"] == "google_business_reviews/2025-05-06/page-2.json"
     assert rows["P2R0"]["record_position"] == "$.reviews[0]"
@@ -198,12 +228,14 @@ def test_yotpo_page_raw_columns_hold_native_text(env):
     parsed = env.parse("yotpo_reviews", DAY)
 
     [row] = rows_of(parsed, "yotpo_reviews")
-    assert row["review_id"] == "487512345"
+    assert row["id"] == "487512345"
     assert row["score"] == "5"
     assert row["created_at"] == "2025-05-06T07:41:09.000Z"
-    assert row["is_deleted"] == "false"
+    assert row["deleted"] == "false"
+    assert row["archived"] == "false"
     assert row["is_incentivized"] == "true"
-    assert row["reviewer_email"] == "sophie.lambert@example.fr"
+    assert row["name"] == "Sophie Lambert"
+    assert row["email"] == "sophie.lambert@example.fr"
     assert row["record_position"] == "$.reviews[0]"
     assert row["source_file"] == "yotpo_reviews/2025-05-06/reviews-page-1.json"
 
@@ -325,15 +357,16 @@ def test_instagram_user_node_media_and_account_fields(env):
 
     parsed = env.parse("instagram_media", DAY)
 
-    rows = by(rows_of(parsed, "instagram_media"), "media_id")
+    rows = by(rows_of(parsed, "instagram_media"), "id")
     assert len(rows) == 3
     first = rows["18027939643062316"]
-    assert first["account_id"] == "17841400008460056"
-    assert first["username"] == "claire.cuisine"
-    assert first["followers_count"] == "742"
-    assert first["posted_at"] == "2025-05-02T07:56:32+0000"
+    assert first["user__id"] == "17841400008460056"
+    assert first["user__username"] == "claire.cuisine"
+    assert first["user__followers_count"] == "742"
+    assert first["timestamp"] == "2025-05-02T07:56:32+0000"
     assert first["record_position"] == "$.media.data[0]"
-    assert (first["reach"], first["views"], first["saved"], first["shares"]) == ("812", "1304", "6", "0")
+    assert (first["insights__reach"], first["insights__views"], first["insights__saved"],
+            first["insights__shares"]) == ("812", "1304", "6", "0")
     assert rows["18044123456789012"]["caption"] is None
     assert rows["18044123456789012"]["record_position"] == "$.media.data[2]"
 
@@ -341,20 +374,22 @@ def test_instagram_user_node_media_and_account_fields(env):
 def test_instagram_media_without_insights_has_unknown_metrics(env):
     env.write("instagram_media", DAY, "claire.cuisine.json", INSTAGRAM_NODE)
 
-    rows = by(rows_of(env.parse("instagram_media", DAY), "instagram_media"), "media_id")
+    rows = by(rows_of(env.parse("instagram_media", DAY), "instagram_media"), "id")
 
     reel = rows["18038475629104857"]
-    assert (reel["reach"], reel["views"], reel["saved"], reel["shares"]) == (None, None, None, None)
+    assert (reel["insights__reach"], reel["insights__views"], reel["insights__saved"],
+            reel["insights__shares"]) == (None, None, None, None)
     assert reel["like_count"] == "120"
 
 
 def test_instagram_media_with_some_insights(env):
     env.write("instagram_media", DAY, "claire.cuisine.json", INSTAGRAM_NODE)
 
-    rows = by(rows_of(env.parse("instagram_media", DAY), "instagram_media"), "media_id")
+    rows = by(rows_of(env.parse("instagram_media", DAY), "instagram_media"), "id")
 
     partial = rows["18044123456789012"]
-    assert (partial["reach"], partial["views"], partial["saved"], partial["shares"]) == ("401", None, "2", None)
+    assert (partial["insights__reach"], partial["insights__views"], partial["insights__saved"],
+            partial["insights__shares"]) == ("401", None, "2", None)
 
 
 # -- TikTok ----------------------------------------------------------------------------------
@@ -383,7 +418,7 @@ def test_tiktok_19_digit_ids_written_as_json_numbers_stay_exact_text(env):
     parsed = env.parse("tiktok_videos", DAY)
 
     rows = rows_of(parsed, "tiktok_videos")
-    assert [r["video_id"] for r in rows] == ["7234567890123456789", "9234567890123456789"]
+    assert [r["id"] for r in rows] == ["7234567890123456789", "9234567890123456789"]
     assert rows[0]["create_time"] == "1746570600"
     assert rows[0]["hashtag_names"] == "OLIVEDUMATIN fyp"
     assert rows[0]["view_count"] == "20450"
@@ -451,17 +486,19 @@ def test_youtube_files_told_apart_by_kind(env):
     parsed = env.parse("youtube_videos", DAY)
 
     [video] = rows_of(parsed, "youtube_videos")
-    assert video["video_id"] == "dQw4w9WgXcQ"
+    assert video["id"] == "dQw4w9WgXcQ"
     assert video["source_file"] == "youtube_videos/2025-05-06/videos.json"
     assert video["record_position"] == "$.items[0]"
-    assert video["view_count"] == "15234"
-    assert video["like_count"] == "812"
-    assert video["comment_count"] == "57"
-    assert video["published_at"] == "2025-05-06T16:00:07Z"
-    assert video["tags"] == "recette huile d'olive OliveDuMatin"
-    channels = by(rows_of(parsed, "youtube_channels"), "channel_id")
-    assert channels["UCx1y2z3A4b5C6d7E8f9G0hI"]["subscriber_count"] == "15400"
-    assert channels["UChidden0000000000000000"]["hidden_subscriber_count"] == "true"
+    assert video["statistics__viewCount"] == "15234"
+    assert video["statistics__likeCount"] == "812"
+    assert video["statistics__commentCount"] == "57"
+    assert video["snippet__publishedAt"] == "2025-05-06T16:00:07Z"
+    assert video["snippet__channelId"] == "UCx1y2z3A4b5C6d7E8f9G0hI"
+    assert video["snippet__title"] == "3 recettes express à l'huile d'olive"
+    assert video["snippet__tags"] == "recette huile d'olive OliveDuMatin"
+    channels = by(rows_of(parsed, "youtube_channels"), "id")
+    assert channels["UCx1y2z3A4b5C6d7E8f9G0hI"]["statistics__subscriberCount"] == "15400"
+    assert channels["UChidden0000000000000000"]["statistics__hiddenSubscriberCount"] == "true"
     assert channels["UChidden0000000000000000"]["source_file"] == "youtube_videos/2025-05-06/channels.json"
 
 

@@ -146,6 +146,21 @@ def test_the_raw_sources_file_is_up_to_date():
         f"sql/{RAW_SOURCES_FILE} is stale: run make docs and commit it")
 
 
+def test_staging_reads_every_mixed_case_raw_column_quoted():
+    """Raw columns keep the platforms' names (``createTime``): PostgreSQL folds a bare name to
+    lower case, so a staging model must quote them (DuckDB, case-insensitive, would not tell)."""
+    tables = {t.name: t for t in raw_tables()}
+    read = set()
+    for path in sorted((MODELS / "staging").glob("stg_*.sql")):
+        sql = re.sub(r"--[^\n]*", "", path.read_text(encoding="utf-8"))  # not the comments
+        for name in re.findall(r"source\('raw',\s*'(\w+)'\)", sql):
+            read.add(name)
+            for column in (c.name for c in tables[name].columns if c.name != c.name.lower()):
+                bare = re.findall(rf'(?<!["\w]){re.escape(column)}(?!["\w])', sql)
+                assert not bare, f"{path.name}: {column} must be quoted (\"{column}\")"
+    assert read == set(tables), "every raw table has its staging model"
+
+
 # -- ugc-pipeline dbt --------------------------------------------------------------------------
 
 def test_the_dbt_profile_keeps_the_password_out_of_the_file(tmp_path):

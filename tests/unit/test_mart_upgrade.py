@@ -17,8 +17,8 @@ TZ = "Europe/Paris"
 
 
 def review(rid: str, sku: str, score: int, created: str) -> dict:
-    return {"review_id": rid, "sku": sku, "score": str(score), "content": "ok", "created_at": created,
-            "updated_at": created, "is_deleted": "false", "is_archived": "false", "is_incentivized": "false"}
+    return {"id": rid, "sku": sku, "score": str(score), "content": "ok", "created_at": created,
+            "updated_at": created, "deleted": "false", "archived": "false", "is_incentivized": "false"}
 
 
 def test_a_mart_that_gains_a_column_is_migrated_by_the_next_run(tmp_path):

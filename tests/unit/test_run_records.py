@@ -27,7 +27,7 @@ def test_a_withdrawn_delivery_is_removed_from_raw_and_the_quarantine(env):
     result = env.ingest("yotpo_reviews", DAY, run_id="rerun")
 
     assert result.status == "no_delivery"
-    assert list(env.q("select review_id from raw.yotpo_reviews")["review_id"]) == ["487000903"]  # other days stay
+    assert list(env.q("select id from raw.yotpo_reviews")["id"]) == ["487000903"]  # other days stay
     assert env.q("select * from audit.rejected_records").empty
     run = one(env.q(RUNS, r="rerun"))
     assert run["status"] == "no_delivery"

@@ -67,7 +67,7 @@ def test_google_staging_ratings_times_location_and_media(env):
     assert (result.records_read, result.records_loaded, result.records_rejected) == (4, 3, 1)
     [reject] = env.q("select position, reasons from audit.rejected_records").to_dict("records")
     assert reject == {"position": "$.reviews[3]",
-                      "reasons": "location_id in stores.google_location_id (got 9999999999999999999)"}
+                      "reasons": "name__locationId in stores.google_location_id (got 9999999999999999999)"}
     stg = env.q("select item_id, star_rating, created_at, google_location_id, has_media, has_text "
                 "from staging.stg_google_business__reviews order by item_id").set_index("item_id")
     assert stg.loc["G0", "star_rating"] == 4
@@ -138,7 +138,7 @@ def test_yotpo_same_id_twice_in_one_file_later_update_wins(env):
     env.ingest("yotpo_reviews", DAY)
     env.views()
 
-    assert len(env.q("select * from raw.yotpo_reviews where review_id = '487000010'")) == 2
+    assert len(env.q("select * from raw.yotpo_reviews where id = '487000010'")) == 2
     latest = env.q("select item_id, star_rating, updated_at from intermediate.int_ugc_items__latest "
                    "where item_id = '487000010'")
     row = one(latest)
@@ -288,7 +288,7 @@ def test_tiktok_ids_exact_and_create_time_to_utc(env):
     env.ingest("tiktok_videos", DAY)
     env.views()
 
-    assert sorted(env.q("select video_id from raw.tiktok_videos")["video_id"]) == [
+    assert sorted(env.q("select id from raw.tiktok_videos")["id"]) == [
         "7234567890123456789", "9234567890123456789"]
     stg = env.q("select item_id, created_at, item_url, author_handle, views, likes "
                 "from staging.stg_tiktok__videos").set_index("item_id")
@@ -576,7 +576,7 @@ def test_bad_records_are_quarantined_with_file_position_reasons_and_raw(env):
         {"source": "yotpo_reviews", "status": "success", "files_read": 1, "records_read": 3,
          "records_loaded": 2, "records_rejected": 1},
     ]
-    assert sorted(env.q("select review_id from raw.yotpo_reviews")["review_id"]) == ["487000201", "487000203"]
+    assert sorted(env.q("select id from raw.yotpo_reviews")["id"]) == ["487000201", "487000203"]
     assert sorted(env.q("select review_id from raw.retailer_reviews")["review_id"]) == ["RV-1", "RV-3"]
 
 
@@ -597,8 +597,8 @@ def test_ingesting_the_same_day_twice_leaves_raw_and_quarantine_identical(env):
         yotpo_review(487000303, "2025-05-06T10:00:00Z", score=4),
     ]})
     env.write("yotpo_reviews", DAY, "page-2.json", {"reviews": [yotpo_review(487000304, "2025-05-05T10:00:00Z")]})
-    cols = ("delivery_date, source_file, record_number, record_position, review_id, sku, score, created_at, "
-            "reviewer_email")
+    cols = ("delivery_date, source_file, record_number, record_position, id, sku, score, created_at, "
+            "email")
     order = "order by source_file, record_number"
 
     env.ingest("yotpo_reviews", DAY, run_id="run-1")
@@ -633,9 +633,10 @@ def test_personal_data_reaches_no_mart(env):
 
     personal = ("Sophie Lambert", "sophie.lambert@example.fr", "Camille Durand")
     # the raw layer does hold them (so the scan below can find them if they leak)
-    assert env.q("select reviewer_name from raw.yotpo_reviews")["reviewer_name"][0] == "Sophie Lambert"
-    assert env.q("select reviewer_display_name from raw.google_business_reviews"
-                 )["reviewer_display_name"][0] == "Camille Durand"
+    assert env.q("select name from raw.yotpo_reviews")["name"][0] == "Sophie Lambert"
+    assert env.q("select email from raw.yotpo_reviews")["email"][0] == "sophie.lambert@example.fr"
+    assert env.q('select "reviewer__displayName" from raw.google_business_reviews'
+                 )["reviewer__displayName"][0] == "Camille Durand"
     assert env.q("select sum(ugc_count) as n from marts.ugc_daily")["n"][0] == 2
     text_columns = env.q("select table_name, column_name from information_schema.columns "
                          "where table_schema = 'marts' and data_type = 'VARCHAR'")

@@ -47,3 +47,33 @@ def test_a_duckdb_file_named_like_a_schema_is_refused_with_the_reason(tmp_path, 
     with pytest.raises(ValueError, match="named like one of the warehouse's schemas"):
         warehouse.create_warehouse_engine(f"duckdb:///{tmp_path / name}")
     assert not (tmp_path / name).exists()
+
+
+def test_older_raw_tables_get_the_native_column_names_with_their_rows(tmp_path):
+    """Raw columns used to have names of the pipeline's own (``review_id``, ``create_time``...);
+    a warehouse created then gets them renamed to the platforms' field names, rows kept."""
+    from ugc_pipeline.sources import raw_tables
+
+    engine = warehouse.create_warehouse_engine(f"duckdb:///{tmp_path / 'old.duckdb'}")
+    warehouse.ensure_warehouse(engine)
+    tables = {t.name: t for t in raw_tables()}
+    assert set(warehouse.RENAMED_RAW_COLUMNS) <= set(tables)
+    with engine.begin() as conn:  # the raw tables as the previous version created them
+        for name, renames in warehouse.RENAMED_RAW_COLUMNS.items():
+            assert set(renames.values()) <= {c.name for c in tables[name].columns}, name
+            for old, new in renames.items():
+                conn.exec_driver_sql(f'alter table raw.{name} rename column "{new}" to {old}')
+        conn.exec_driver_sql("insert into raw.yotpo_reviews (delivery_date, source_file, record_number, "
+                             "record_position, run_id, loaded_at, review_id, is_deleted, score) values "
+                             "(date '2025-05-01', 'p.json', 1, '$.reviews[0]', 'old-run', now(), '487', 'true', '5')")
+    assert "review_id" in columns(engine, "raw.yotpo_reviews")
+
+    warehouse.ensure_warehouse(engine)  # what every ingest task does first
+
+    for name, table in tables.items():
+        assert columns(engine, f"raw.{name}") == warehouse.raw_columns(table), name
+    with engine.connect() as conn:
+        rows = conn.execute(text("select id, deleted, score, run_id from raw.yotpo_reviews")).all()
+    assert [tuple(r) for r in rows] == [("487", "true", "5", "old-run")]
+    warehouse.ensure_warehouse(engine)  # and once renamed, nothing more to do
+    assert columns(engine, "raw.google_business_reviews") == warehouse.raw_columns(tables["google_business_reviews"])

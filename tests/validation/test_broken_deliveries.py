@@ -178,7 +178,7 @@ def test_threshold_for_every_source(business_env):
     assert message == (
         f"google_business_reviews/{DAY}/page.json $.reviews[3]: 1 of 4 records (25%) failed their expectations, "
         "over the 10% threshold for google_business_reviews; most failed: "
-        "'star_rating in (ONE, TWO, THREE, FOUR, FIVE, STAR_RATING_UNSPECIFIED)' (1)")
+        "'starRating in (ONE, TWO, THREE, FOUR, FIVE, STAR_RATING_UNSPECIFIED)' (1)")
 
 
 def test_a_share_equal_to_the_threshold_is_not_over_it(business_env):

@@ -204,7 +204,7 @@ def test_pages_whose_error_object_reports_success_load(env):
 
     [video] = parse(env, "tiktok_videos")["tiktok_videos"].rows.to_dict("records")
 
-    assert video["video_id"] == "7498300000000000901"
+    assert video["id"] == "7498300000000000901"
 
 
 # -- 2. pages over DuckDB's default 16 MiB ----------------------------------------------------
@@ -218,8 +218,8 @@ def test_a_page_over_16_mib_loads(env):
     result = env.ingest("yotpo_reviews", DAY)
 
     assert (result.status, result.records_read, result.records_loaded, result.records_rejected) == ("success", 40, 40, 0)
-    [row] = env.records("select review_id, length(content) as n from raw.yotpo_reviews where review_id = '487100039'")
-    assert row == {"review_id": "487100039", "n": len(f"39: {text}".strip())}
+    [row] = env.records("select id, length(content) as n from raw.yotpo_reviews where id = '487100039'")
+    assert row == {"id": "487100039", "n": len(f"39: {text}".strip())}
 
 
 # -- 3. malformed CSV rows --------------------------------------------------------------------
@@ -468,5 +468,5 @@ def test_a_tiktok_create_time_of_zero_or_less_or_before_2000_is_quarantined(env)
         ("$.data.videos[1]", "create_time is a valid unix seconds", 0),
         ("$.data.videos[2]", "create_time is a valid unix seconds", 946684799),  # 1999-12-31T23:59:59Z
     ]
-    assert env.records("select video_id from raw.tiktok_videos order by record_number")[0] == {
-        "video_id": "7498300000000001003"}  # 2000-01-01T00:00:00Z, the first second accepted
+    assert env.records("select id from raw.tiktok_videos order by record_number")[0] == {
+        "id": "7498300000000001003"}  # 2000-01-01T00:00:00Z, the first second accepted

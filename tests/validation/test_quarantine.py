@@ -243,7 +243,7 @@ def test_a_valid_occurrence_loads_when_the_later_duplicate_is_invalid(business_e
 
     env.ingest("yotpo_reviews", DAY)
 
-    assert sorted(env.q("select review_id from raw.yotpo_reviews")["review_id"]) == [
+    assert sorted(env.q("select id from raw.yotpo_reviews")["id"]) == [
         "487000701", "487000702", "487000703"]
     assert [r["reasons"] for r in env.rejects()] == ["score is a valid int" + got("cinq")]
 
@@ -259,14 +259,14 @@ def test_the_last_valid_of_several_occurrences_loads_and_the_others_name_it(busi
 
     env.ingest("yotpo_reviews", DAY)
 
-    assert env.records("select review_id, votes_up from raw.yotpo_reviews order by review_id") == [
-        {"review_id": "487000711", "votes_up": "2"}, {"review_id": "487000712", "votes_up": "3"},
-        {"review_id": "487000713", "votes_up": "2"}, {"review_id": "487000714", "votes_up": "2"},
-        {"review_id": "487000715", "votes_up": "2"}]
+    assert env.records("select id, votes_up from raw.yotpo_reviews order by id") == [
+        {"id": "487000711", "votes_up": "2"}, {"id": "487000712", "votes_up": "3"},
+        {"id": "487000713", "votes_up": "2"}, {"id": "487000714", "votes_up": "2"},
+        {"id": "487000715", "votes_up": "2"}]
     assert [(r["file"], r["position"], r["reasons"]) for r in env.rejects()] == [
-        (f"yotpo_reviews/{DAY}/page-1.json", "$.reviews[0]", "review_id " + DUPLICATE + kept("$.reviews[2]")),
+        (f"yotpo_reviews/{DAY}/page-1.json", "$.reviews[0]", "id " + DUPLICATE + kept("$.reviews[2]")),
         (f"yotpo_reviews/{DAY}/page-1.json", "$.reviews[1]",
-         "review_id " + DUPLICATE + kept(f"yotpo_reviews/{DAY}/page-2.json $.reviews[1]")),
+         "id " + DUPLICATE + kept(f"yotpo_reviews/{DAY}/page-2.json $.reviews[1]")),
         (f"yotpo_reviews/{DAY}/page-1.json", "$.reviews[3]", "score between 1 and 5" + got(0)),
         (f"yotpo_reviews/{DAY}/page-2.json", "$.reviews[2]", "sku in products.sku" + got(NEW_SKU))]
 

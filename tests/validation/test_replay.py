@@ -82,8 +82,8 @@ def test_a_record_quarantined_for_an_unknown_sku_loads_once_the_products_catch_u
     assert [(r.source, r.delivery_date, r.status, r.records_read, r.records_loaded, r.records_rejected)
             for r in results] == [("yotpo_reviews", DAY, "success", 4, 4, 0)]
     assert env.rejects() == []
-    raw = env.records("select review_id, sku, run_id from raw.yotpo_reviews order by review_id")
-    assert raw == [{"review_id": str(487001001 + i), "sku": sku, "run_id": "replay-1"}
+    raw = env.records("select id, sku, run_id from raw.yotpo_reviews order by id")
+    assert raw == [{"id": str(487001001 + i), "sku": sku, "run_id": "replay-1"}
                    for i, sku in enumerate(("MV-OLV-500", "MV-PES-180", "TA-MIEL-250", NEW_SKU))]
     [run] = env.runs(run_id="replay-1")
     assert (run["source"], run["delivery_date"], run["status"], run["records_read"], run["records_loaded"],
@@ -141,7 +141,7 @@ def test_replay_keeps_still_bad_records_quarantined_filters_and_never_duplicates
     state = {t: raw_rows(env, t) for t in ("yotpo_reviews", "wom_surveys")}
     quarantine, marts_before = without_run(env.rejects()), marts(env)
     assert len(state["yotpo_reviews"]) == 8 and len(state["wom_surveys"]) == 4
-    assert not state["yotpo_reviews"].duplicated(["delivery_date", "review_id"]).any()
+    assert not state["yotpo_reviews"].duplicated(["delivery_date", "id"]).any()
     assert quarantine == [{"source": "yotpo_reviews", "delivery_date": DAY, "file": f"yotpo_reviews/{DAY}/reviews-page-1.json",
                            "position": "$.reviews[4]", "reasons": "score between 1 and 5" + got(9), "raw": still_bad}]
 
@@ -190,8 +190,8 @@ def test_replay_through_the_dag_loads_the_fixed_record_and_rebuilds_the_marts(bu
     assert run_replay(env.settings, {"source": None, "from_date": None, "to_date": None}, progress=progress.append)
 
     assert env.rejects() == []
-    raw = env.records("select review_id, sku from raw.yotpo_reviews order by review_id")
-    assert [r["review_id"] for r in raw] == [str(487004001 + i) for i in range(4)]
+    raw = env.records("select id, sku from raw.yotpo_reviews order by id")
+    assert [r["id"] for r in raw] == [str(487004001 + i) for i in range(4)]
     assert raw[-1]["sku"] == NEW_SKU
     [run] = [r for r in env.runs() if r["run_id"].startswith("manual__")]
     assert (run["source"], run["delivery_date"], run["status"], run["records_loaded"], run["records_rejected"]) == (

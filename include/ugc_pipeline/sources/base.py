@@ -4,7 +4,14 @@ An adapter never touches the warehouse. It says, for one source folder of the la
 which files it reads (JSON pages, NDJSON or CSV), where the records sit inside a file, and which
 native field feeds which raw column. ``ugc_pipeline.parse`` turns that declaration into one
 set-based DuckDB query per file; the raw columns keep the native values as text, exactly as
-delivered, and the staging SQL models (``sql/staging``) cast and rename them.
+delivered, and the staging SQL models (``sql/models/staging``) cast and rename them: adapters
+never rename.
+
+Raw column names are the platform's own field names (``Column``): a top-level JSON field keeps its
+exact name (``id``, ``createTime``), a nested one joins its path with ``__``
+(``reviewer__displayName``), case kept; a CSV column keeps its header. A value the adapter must
+derive (``sql``) is named after where it comes from (``insights__reach``, ``name__locationId``),
+and its ``doc`` says how. Mixed-case names are quoted in SQL (``"createTime"``).
 """
 
 from __future__ import annotations
@@ -22,9 +29,12 @@ class Column:
     """One raw column.
 
     ``path`` is a JSON path inside the record (``$.reviewer.displayName``) for JSON sources, or
-    the header name for CSV sources. ``sql`` replaces it with a DuckDB expression over ``item``
-    (the record, JSON) and ``doc`` (the whole file, JSON) when a plain path cannot express it
-    (Instagram insights are a list of named metrics; TikTok hashtags are a list).
+    the header name for CSV sources; ``name`` is that path as the platform spells it, ``$.``
+    left out and ``.`` written ``__`` (``reviewer__displayName``), or the header itself.
+    ``sql`` replaces the path with a DuckDB expression over ``item`` (the record, JSON) and
+    ``doc`` (the whole file, JSON) when a plain path cannot express it (Instagram insights are a
+    list of named metrics; TikTok hashtags are a list); ``name`` then says where the value comes
+    from (``insights__reach``) and the column's ``doc`` how it is derived.
     """
 
     name: str
@@ -172,7 +182,7 @@ class Source:
 
 def col(name: str, path: str | None = None, type: ValueType = "text", *, required: bool = False,
         sql: str | None = None, doc: str = "") -> Column:
-    """Shorthand used by the adapters: ``col("review_id", "$.reviewId", required=True)``."""
+    """Shorthand used by the adapters: ``col("reviewId", "$.reviewId", required=True)``."""
     return Column(name=name, path=path, type=type, required=required, sql=sql, doc=doc)
 
 

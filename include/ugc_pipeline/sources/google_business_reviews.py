@@ -2,8 +2,14 @@
 
 Gotchas: ``starRating`` is a word (``FOUR``) or ``STAR_RATING_UNSPECIFIED``; ``comment`` is absent
 on rating-only reviews; timestamps are RFC 3339 with 0 to 9 fraction digits; the location id
-lives inside ``name`` (``accounts/{a}/locations/{l}/reviews/{r}``). Store-level UGC: no SKU.
-A page without reviews omits ``reviews``; an API error page (``{"error": {...}}``) fails the file.
+lives inside ``name`` (``accounts/{accountId}/locations/{locationId}/reviews/{reviewId}``).
+Store-level UGC: no SKU. A page without reviews omits ``reviews``; an API error page
+(``{"error": {...}}``) fails the file.
+
+Raw columns are the API's field names (nested ones joined by ``__``: ``reviewer__displayName``);
+two are derived and named after where they come from: ``name__locationId`` (the
+``{locationId}`` segment of ``name``, checked against the store list) and
+``reviewMediaItems__count`` (the number of entries in ``reviewMediaItems``).
 """
 
 from ugc_pipeline.sources.base import PageShape, RawTable, Source, col, in_set, non_negative, resolves
@@ -21,31 +27,31 @@ SOURCE = Source(
             name="google_business_reviews",
             records_path="$.reviews",
             ugc_model="stg_google_business__reviews",
-            key=("review_id",),
-            created_column="create_time",
-            version_column="update_time",
+            key=("reviewId",),
+            created_column="createTime",
+            version_column="updateTime",
             rules=(
-                in_set("star_rating", "ONE", "TWO", "THREE", "FOUR", "FIVE", "STAR_RATING_UNSPECIFIED"),
-                resolves("location_id", "stores.google_location_id"),
-                *non_negative("media_item_count"),
+                in_set("starRating", "ONE", "TWO", "THREE", "FOUR", "FIVE", "STAR_RATING_UNSPECIFIED"),
+                resolves("name__locationId", "stores.google_location_id"),
+                *non_negative("reviewMediaItems__count"),
             ),
             description="One Google review per delivered version.",
             columns=(
-                col("review_name", "$.name", required=True,
-                    doc="accounts/{account}/locations/{location}/reviews/{review}"),
-                col("review_id", "$.reviewId", required=True),
-                col("location_id", required=True,
+                col("name", "$.name", required=True,
+                    doc="accounts/{accountId}/locations/{locationId}/reviews/{reviewId}"),
+                col("reviewId", "$.reviewId", required=True),
+                col("name__locationId", required=True,
                     sql="regexp_extract(json_extract_string(item, '$.name'), '/locations/([^/]+)/', 1)",
-                    doc="the {location} part of name"),
-                col("reviewer_display_name", "$.reviewer.displayName", doc="personal data"),
-                col("reviewer_is_anonymous", "$.reviewer.isAnonymous", "bool"),
-                col("star_rating", "$.starRating", required=True, doc="ONE..FIVE or STAR_RATING_UNSPECIFIED"),
+                    doc="the {locationId} segment of name"),
+                col("reviewer__displayName", "$.reviewer.displayName", doc="personal data"),
+                col("reviewer__isAnonymous", "$.reviewer.isAnonymous", "bool"),
+                col("starRating", "$.starRating", required=True, doc="ONE..FIVE or STAR_RATING_UNSPECIFIED"),
                 col("comment", "$.comment"),
-                col("create_time", "$.createTime", "timestamp", required=True),
-                col("update_time", "$.updateTime", "timestamp"),
-                col("reply_comment", "$.reviewReply.comment"),
-                col("reply_update_time", "$.reviewReply.updateTime", "timestamp"),
-                col("media_item_count", type="int",
+                col("createTime", "$.createTime", "timestamp", required=True),
+                col("updateTime", "$.updateTime", "timestamp"),
+                col("reviewReply__comment", "$.reviewReply.comment"),
+                col("reviewReply__updateTime", "$.reviewReply.updateTime", "timestamp"),
+                col("reviewMediaItems__count", type="int",
                     sql="cast(coalesce(json_array_length(item, '$.reviewMediaItems'), 0) as varchar)",
                     doc="number of entries in reviewMediaItems"),
             ),

@@ -5,6 +5,11 @@ deliveries; insights are a list of named metrics nested in each media, and a met
 there is unknown (NULL), never 0; ``views`` replaces the deprecated ``impressions``, which older
 media still report: staging takes ``views``, else ``impressions`` (contract: "views/impressions").
 A node without media omits ``media``; a file without the node's ``id`` (an error) fails.
+
+Raw columns are the media's field names (``id``, ``timestamp``, ``like_count``...). Derived ones
+are named after where they come from: ``insights__<metric>`` is the lifetime value of the insight
+named ``<metric>`` in the media's ``insights.data`` list; ``user__<field>`` is a field of the IG
+User node the page is (``user__id`` is the page's ``id``: the media's own ``id`` takes ``id``).
 """
 
 from ugc_pipeline.sources.base import PageShape, RawTable, Source, col, in_set, non_negative
@@ -31,32 +36,35 @@ SOURCE = Source(
             name="instagram_media",
             records_path="$.media.data",
             ugc_model="stg_instagram__media",
-            key=("media_id",),
-            created_column="posted_at",
+            key=("id",),
+            created_column="timestamp",
             rules=(
                 in_set("media_type", "IMAGE", "VIDEO", "CAROUSEL_ALBUM"),
                 in_set("media_product_type", "FEED", "REELS", "STORY", "AD"),
-                *non_negative("followers_count", "like_count", "comments_count", "reach", "views", "impressions", "saved",
-                              "shares"),
+                *non_negative("user__followers_count", "like_count", "comments_count", "insights__reach",
+                              "insights__views", "insights__impressions", "insights__saved", "insights__shares"),
             ),
             description="One Instagram media per delivered version (metrics grow between versions).",
             columns=(
-                col("account_id", sql="json_extract_string(doc, '$.id')", required=True),
-                col("username", sql="json_extract_string(doc, '$.username')"),
-                col("followers_count", type="int", sql="json_extract_string(doc, '$.followers_count')"),
-                col("media_id", "$.id", required=True),
+                col("user__id", sql="json_extract_string(doc, '$.id')", required=True,
+                    doc="the page's id: the IG User the media belong to"),
+                col("user__username", sql="json_extract_string(doc, '$.username')", doc="the page's username"),
+                col("user__followers_count", type="int", sql="json_extract_string(doc, '$.followers_count')",
+                    doc="the page's followers_count"),
+                col("id", "$.id", required=True),
                 col("caption", "$.caption"),
                 col("media_type", "$.media_type", required=True),
                 col("media_product_type", "$.media_product_type"),
                 col("permalink", "$.permalink"),
-                col("posted_at", "$.timestamp", "timestamp", required=True),
+                col("timestamp", "$.timestamp", "timestamp", required=True),
                 col("like_count", "$.like_count", "int"),
                 col("comments_count", "$.comments_count", "int"),
-                col("reach", type="int", sql=_insight("reach")),
-                col("views", type="int", sql=_insight("views")),
-                col("impressions", type="int", sql=_insight("impressions"), doc="deprecated; read where views is absent"),
-                col("saved", type="int", sql=_insight("saved")),
-                col("shares", type="int", sql=_insight("shares")),
+                col("insights__reach", type="int", sql=_insight("reach"), doc="the reach insight"),
+                col("insights__views", type="int", sql=_insight("views"), doc="the views insight"),
+                col("insights__impressions", type="int", sql=_insight("impressions"),
+                    doc="the impressions insight; deprecated, read where views is absent"),
+                col("insights__saved", type="int", sql=_insight("saved"), doc="the saved insight"),
+                col("insights__shares", type="int", sql=_insight("shares"), doc="the shares insight"),
             ),
         ),
     ),

@@ -3,6 +3,8 @@
 Gotchas: ``id`` has 19 digits and is kept as exact text; ``create_time`` is unix seconds (before
 2000 it is a placeholder, not a time: quarantined); every page carries ``error``, and an
 ``error.code`` other than ``ok`` makes the file unusable; follower counts come from ``ambassadors``.
+Raw columns are the API's field names; ``hashtag_names``, a list, is kept as its names joined by
+spaces.
 """
 
 from ugc_pipeline.sources.base import PageShape, RawTable, Source, col, non_negative
@@ -17,12 +19,12 @@ SOURCE = Source(
             name="tiktok_videos",
             records_path="$.data.videos",
             ugc_model="stg_tiktok__videos",
-            key=("video_id",),
+            key=("id",),
             created_column="create_time",
             rules=non_negative("like_count", "comment_count", "share_count", "view_count"),
             description="One TikTok video per delivered version.",
             columns=(
-                col("video_id", "$.id", required=True),
+                col("id", "$.id", required=True),
                 col("create_time", "$.create_time", "unix_seconds", required=True),
                 col("username", "$.username"),
                 col("video_description", "$.video_description"),

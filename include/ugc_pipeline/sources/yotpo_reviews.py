@@ -3,6 +3,7 @@
 Gotchas: ``deleted: true`` removes a review that an earlier delivery brought; ``name`` and
 ``email`` are personal data and stop at the raw layer. An error response
 (``{"status": {"code": 401, ...}}``) or a page without ``reviews`` fails the file.
+Raw columns are the API's field names (``id``, ``deleted``...); staging renames them.
 """
 
 from ugc_pipeline.sources.base import PageShape, RawTable, Source, between, col, non_negative, resolves
@@ -18,13 +19,13 @@ SOURCE = Source(
             name="yotpo_reviews",
             records_path="$.reviews",
             ugc_model="stg_yotpo__reviews",
-            key=("review_id",),
+            key=("id",),
             created_column="created_at",
             version_column="updated_at",
             rules=(between("score", 1, 5), *non_negative("votes_up", "votes_down"), resolves("sku", "products.sku")),
             description="One Yotpo review per delivered version.",
             columns=(
-                col("review_id", "$.id", required=True),
+                col("id", "$.id", required=True),
                 col("sku", "$.sku", required=True),
                 col("score", "$.score", "int", required=True),
                 col("title", "$.title"),
@@ -33,11 +34,11 @@ SOURCE = Source(
                 col("updated_at", "$.updated_at", "timestamp"),
                 col("votes_up", "$.votes_up", "int"),
                 col("votes_down", "$.votes_down", "int"),
-                col("reviewer_name", "$.name", doc="personal data"),
-                col("reviewer_email", "$.email", doc="personal data"),
+                col("name", "$.name", doc="the reviewer's name: personal data"),
+                col("email", "$.email", doc="the reviewer's e-mail: personal data"),
                 col("reviewer_type", "$.reviewer_type"),
-                col("is_deleted", "$.deleted", "bool"),
-                col("is_archived", "$.archived", "bool"),
+                col("deleted", "$.deleted", "bool"),
+                col("archived", "$.archived", "bool"),
                 col("is_incentivized", "$.is_incentivized", "bool"),
                 col("incentive_type", "$.incentive_type"),
             ),

@@ -4,6 +4,8 @@
 pages feed ``youtube_channels`` (the subscriber count is the author's follower count).
 Gotcha: every statistic is a string; a hidden subscriber count is unknown; a response without
 matches has no ``items``; an API error page fails the file.
+Raw columns are the API's field names, nested ones joined by ``__`` (``snippet__publishedAt``,
+``statistics__viewCount``); ``snippet__tags``, a list, is kept as its tags joined by spaces.
 """
 
 from ugc_pipeline.sources.base import PageShape, RawTable, Source, col, non_negative
@@ -21,34 +23,34 @@ SOURCE = Source(
             kind="youtube#videoListResponse",
             ugc_model="stg_youtube__videos",
             records_path="$.items",
-            key=("video_id",),
-            created_column="published_at",
-            rules=non_negative("view_count", "like_count", "comment_count"),
+            key=("id",),
+            created_column="snippet__publishedAt",
+            rules=non_negative("statistics__viewCount", "statistics__likeCount", "statistics__commentCount"),
             description="One YouTube video per delivered version.",
             columns=(
-                col("video_id", "$.id", required=True),
-                col("published_at", "$.snippet.publishedAt", "timestamp", required=True),
-                col("channel_id", "$.snippet.channelId", required=True),
-                col("title", "$.snippet.title"),
-                col("description", "$.snippet.description"),
-                col("tags", sql="array_to_string(json_extract_string(item, '$.snippet.tags[*]'), ' ')",
+                col("id", "$.id", required=True),
+                col("snippet__publishedAt", "$.snippet.publishedAt", "timestamp", required=True),
+                col("snippet__channelId", "$.snippet.channelId", required=True),
+                col("snippet__title", "$.snippet.title"),
+                col("snippet__description", "$.snippet.description"),
+                col("snippet__tags", sql="array_to_string(json_extract_string(item, '$.snippet.tags[*]'), ' ')",
                     doc="snippet.tags joined by spaces"),
-                col("view_count", "$.statistics.viewCount", "int"),
-                col("like_count", "$.statistics.likeCount", "int"),
-                col("comment_count", "$.statistics.commentCount", "int"),
+                col("statistics__viewCount", "$.statistics.viewCount", "int"),
+                col("statistics__likeCount", "$.statistics.likeCount", "int"),
+                col("statistics__commentCount", "$.statistics.commentCount", "int"),
             ),
         ),
         RawTable(
             name="youtube_channels",
             kind="youtube#channelListResponse",
             records_path="$.items",
-            key=("channel_id",),
-            rules=non_negative("subscriber_count"),
+            key=("id",),
+            rules=non_negative("statistics__subscriberCount"),
             description="One YouTube channel per delivered version.",
             columns=(
-                col("channel_id", "$.id", required=True),
-                col("subscriber_count", "$.statistics.subscriberCount", "int"),
-                col("hidden_subscriber_count", "$.statistics.hiddenSubscriberCount", "bool"),
+                col("id", "$.id", required=True),
+                col("statistics__subscriberCount", "$.statistics.subscriberCount", "int"),
+                col("statistics__hiddenSubscriberCount", "$.statistics.hiddenSubscriberCount", "bool"),
             ),
         ),
     ),

@@ -1,10 +1,11 @@
 -- Instagram media with lifetime insights, one row per delivered version.
 -- A missing insight stays NULL (unknown); views replaces the deprecated impressions, which is
--- read only where views is absent.
+-- read only where views is absent. Raw columns are the media's field names, the insights
+-- (insights__<metric>) and the fields of the user node the page is (user__<field>).
 select
     'instagram_media' as source,
     'instagram' as platform,
-    media_id as item_id,
+    id as item_id,
     permalink as item_url,
     'instagram:' || coalesce(
         {{ ugc_regexp_extract('permalink', "'/(?:p|reel|reels|tv)/([A-Za-z0-9_-]+)'") }},
@@ -12,7 +13,7 @@ select
     delivery_date,
     source_file,
     record_number,
-    cast(posted_at as timestamp with time zone) as created_at,
+    cast("timestamp" as timestamp with time zone) as created_at,
     cast(null as timestamp with time zone) as updated_at,
     false as is_review,
     false as is_deleted,
@@ -22,9 +23,9 @@ select
     cast(null as varchar) as google_location_id,
     cast(null as varchar) as campaign_id,
     cast(null as varchar) as ambassador_id,
-    account_id as author_id,
-    lower(username) as author_handle,
-    cast(followers_count as bigint) as author_followers,
+    user__id as author_id,
+    lower(user__username) as author_handle,
+    cast(user__followers_count as bigint) as author_followers,
     cast(null as integer) as star_rating,
     coalesce(trim(caption), '') <> '' as has_text,
     true as has_media,
@@ -37,9 +38,9 @@ select
         else 'photo'
     end as content_type,
     {{ ugc_hashtag_text('caption') }} as hashtag_text,
-    cast(coalesce(views, impressions) as bigint) as views,  -- impressions: older media, before views
+    cast(coalesce(insights__views, insights__impressions) as bigint) as views,  -- impressions: older media
     cast(like_count as bigint) as likes,
     cast(comments_count as bigint) as comments,
-    cast(shares as bigint) as shares,
-    cast(saved as bigint) as saves
+    cast(insights__shares as bigint) as shares,
+    cast(insights__saved as bigint) as saves
 from {{ source('raw', 'instagram_media') }}

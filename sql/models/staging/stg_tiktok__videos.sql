@@ -1,10 +1,11 @@
 -- TikTok videos, one row per delivered version. The 19-digit id stays text.
+-- Raw columns are the API's field names (hashtag_names: the list joined by spaces).
 select
     'tiktok_videos' as source,
     'tiktok' as platform,
-    video_id as item_id,
-    'https://www.tiktok.com/@' || username || '/video/' || video_id as item_url,
-    'tiktok:' || video_id as post_key,
+    id as item_id,
+    'https://www.tiktok.com/@' || username || '/video/' || id as item_url,
+    'tiktok:' || id as post_key,
     delivery_date,
     source_file,
     record_number,

@@ -1,8 +1,9 @@
 -- Yotpo product reviews, one row per delivered version. Reviewer name and e-mail stop at raw.
+-- Raw columns are the API's field names (id, deleted, archived...); renamed and cast here.
 select
     'yotpo_reviews' as source,
     'yotpo' as platform,
-    review_id as item_id,
+    id as item_id,
     cast(null as varchar) as item_url,
     cast(null as varchar) as post_key,
     delivery_date,
@@ -11,8 +12,8 @@ select
     cast(created_at as timestamp with time zone) as created_at,
     cast(updated_at as timestamp with time zone) as updated_at,
     true as is_review,
-    coalesce(cast(is_deleted as boolean), false) as is_deleted,
-    not coalesce(cast(is_archived as boolean), false) as is_approved,  -- archived = unpublished
+    coalesce(cast(deleted as boolean), false) as is_deleted,
+    not coalesce(cast(archived as boolean), false) as is_approved,  -- archived = unpublished
     sku,
     cast(null as varchar) as gtin,
     cast(null as varchar) as google_location_id,

@@ -1,14 +1,15 @@
 -- YouTube videos, one row per delivered version; statistics arrive as strings.
+-- Raw columns are the API's field paths joined by __ (mixed case: quoted); renamed and cast here.
 select
     'youtube_videos' as source,
     'youtube' as platform,
-    video_id as item_id,
-    'https://www.youtube.com/watch?v=' || video_id as item_url,
-    'youtube:' || video_id as post_key,
+    id as item_id,
+    'https://www.youtube.com/watch?v=' || id as item_url,
+    'youtube:' || id as post_key,
     delivery_date,
     source_file,
     record_number,
-    cast(published_at as timestamp with time zone) as created_at,
+    cast("snippet__publishedAt" as timestamp with time zone) as created_at,
     cast(null as timestamp with time zone) as updated_at,
     false as is_review,
     false as is_deleted,
@@ -18,7 +19,7 @@ select
     cast(null as varchar) as google_location_id,
     cast(null as varchar) as campaign_id,
     cast(null as varchar) as ambassador_id,
-    channel_id as author_id,
+    "snippet__channelId" as author_id,
     cast(null as varchar) as author_handle,
     cast(null as bigint) as author_followers,
     cast(null as integer) as star_rating,
@@ -26,10 +27,10 @@ select
     true as has_media,
     false as is_incentivized,
     'video' as content_type,
-    {{ ugc_hashtag_text("coalesce(title, '') || ' ' || coalesce(description, '') || ' ' || coalesce(tags, '')") }} as hashtag_text,
-    cast(view_count as bigint) as views,
-    cast(like_count as bigint) as likes,
-    cast(comment_count as bigint) as comments,
+    {{ ugc_hashtag_text("coalesce(snippet__title, '') || ' ' || coalesce(snippet__description, '') || ' ' || coalesce(snippet__tags, '')") }} as hashtag_text,
+    cast("statistics__viewCount" as bigint) as views,
+    cast("statistics__likeCount" as bigint) as likes,
+    cast("statistics__commentCount" as bigint) as comments,
     cast(null as bigint) as shares,
     cast(null as bigint) as saves
 from {{ source('raw', 'youtube_videos') }}
