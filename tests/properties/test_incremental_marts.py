@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from support.raw_layer import load_delivery
 from ugc_pipeline import catalog, transform, warehouse
@@ -162,6 +162,30 @@ def check_scenario(url: str, versions, steps) -> None:
                                       obj=f"{name} (incremental vs --full-refresh)")
 
 
+def _removal_case():
+    """A fixed example beside the generated ones: the only review of a (day, platform, tier)
+    group is deleted by a later delivery, so that group's row must disappear from ugc_daily
+    while the rest of its day stays: the "row gone" half of replace_changed's difference."""
+    def base(day: int) -> dict[str, list[dict]]:
+        out = {"web_conversion": [{"date": (BASE + timedelta(days=day)).isoformat(), "sku": "SKU-1",
+                                   "sessions": "10", "orders": "1", "revenue": "1"}],
+               "yotpo_reviews": []}
+        if day == 0:
+            out["products"] = [{"sku": s, "gtin": f"0000{i}", "product_name": "Oil", "brand": "Brand", "category": "food"}
+                               for i, s in enumerate(SKUS)]
+        return out
+
+    def review(rid: str, sku: str, deleted: str, day: int) -> dict:
+        return {"id": rid, "sku": sku, "score": "4", "content": "ok", "created_at": ts(BASE, 9),
+                "updated_at": ts(BASE + timedelta(days=day), 10), "deleted": deleted, "archived": "false",
+                "is_incentivized": "false"}
+
+    day0, day1 = base(0), base(1)
+    day0["yotpo_reviews"] = [review("R1", "SKU-1", "false", 0), review("R2", "SKU-2", "false", 0)]
+    day1["yotpo_reviews"] = [review("R2", "SKU-2", "true", 1)]  # deletes SKU-2's only review of day 0
+    return {0: [day0], 1: [day1], 2: [base(2)]}, [(0, 0), (1, 0), (2, 0)]
+
+
 PROPERTY = settings(max_examples=int(os.environ.get("UGC_PROPERTY_EXAMPLES", "6")), deadline=None,
                     derandomize=DERANDOMIZE, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                     HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -169,6 +193,7 @@ PROPERTY = settings(max_examples=int(os.environ.get("UGC_PROPERTY_EXAMPLES", "6"
 
 @PROPERTY
 @given(scenario())
+@example(_removal_case())
 def test_incremental_marts_equal_a_full_refresh_on_duckdb(tmp_path_factory, case):
     versions, steps = case
     url = f"duckdb:///{tmp_path_factory.mktemp('prop') / 'wh.duckdb'}"
