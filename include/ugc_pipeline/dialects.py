@@ -5,14 +5,17 @@ The SQL models stay portable by calling the dbt project's dispatched macros
 (``sql/macros/dialect.sql``: ``ugc_local_date``, ``ugc_words``...). Everything else that differs
 between the two warehouses is a method of ``Dialect``:
 
-- **keys and indexes** (``key_ddl``, ``index_ddl``): PostgreSQL gets primary keys, unique keys on
-  the marts' grains (``NULLS NOT DISTINCT``: a grain column such as ``sku`` may be null) and the
-  indexes analysts filter by. DuckDB gets none: it has no ``NULLS NOT DISTINCT``, its ART
+- **keys and indexes** (``key_ddl``, ``index_ddl``): PostgreSQL gets primary keys, unique keys
+  (``NULLS NOT DISTINCT`` where a key column may be null) and the indexes analysts filter by.
+  These methods give the raw and audit tables theirs; the marts, which dbt creates, get the same
+  from the marts' post-hook (``sql/macros/postgres_keys.sql``: the grain of ``config.meta`` as
+  primary key, or ``UNIQUE NULLS NOT DISTINCT`` when a grain column such as ``sku`` may be null,
+  and ``config.meta.indexes``). DuckDB gets none: it has no ``NULLS NOT DISTINCT``, its ART
   indexes slow bulk inserts down and must fit in memory, and its min-max zone maps already skip
-  the row groups a date filter excludes. The grains are checked by the tests on both.
-- **locks** (``lock``): PostgreSQL transaction-level advisory locks serialise the DDL, the mart
-  rebuild and two loads of the same delivery; DuckDB has one writer at a time anyway (the
-  ``ugc_warehouse`` pool has one slot) and needs none.
+  the row groups a date filter excludes. The grains are checked by dbt's tests on both.
+- **locks** (``lock``): PostgreSQL transaction-level advisory locks serialise the DDL and two
+  loads of the same delivery; DuckDB has one writer at a time anyway (the ``ugc_warehouse``
+  pool has one slot) and needs none.
 - **bulk load** (``load_frame``): DuckDB inserts from a registered Arrow table, PostgreSQL uses
   ``COPY ... FROM STDIN`` in CSV form, streamed batch by batch.
 """

@@ -160,7 +160,7 @@ def run_dbt(url: str, args: Sequence[str], *, timezone: str, dbt_dir: str | Path
                   "--target-path", str(base / "target"), "--log-path", str(base / "logs"),
                   "--vars", json.dumps(variables, sort_keys=True), "--quiet"]
         t0 = time.perf_counter()
-        with _environment({**env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
+        with _one_dbt_at_a_time(url, target), _environment({**env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
             key = _manifest_key(target, variables, Path(project_dir))
             manifest = _MANIFESTS.get(key)
             if manifest is None:
@@ -186,6 +186,29 @@ def run_dbt(url: str, args: Sequence[str], *, timezone: str, dbt_dir: str | Path
         _release_duckdb()
         if not keep:
             shutil.rmtree(base, ignore_errors=True)
+
+
+# The PostgreSQL advisory lock held for the whole of a dbt command: two dbt runs on one
+# warehouse (a manual `make dbt` beside the scheduled marts run, two Celery workers) would
+# collide on dbt's intermediate relations (<model>__dbt_tmp, __dbt_backup); the second waits.
+DBT_LOCK = "dbt"
+
+
+@contextlib.contextmanager
+def _one_dbt_at_a_time(url: str, target: dict) -> Iterator[None]:
+    """Hold the ``dbt`` advisory lock on PostgreSQL (its own connection) while dbt runs. DuckDB
+    needs none: one process at a time opens the file for writing."""
+    if target["type"] != "postgres":
+        yield
+        return
+    from ugc_pipeline import dialects, warehouse
+
+    engine = warehouse.create_warehouse_engine(url)
+    try:
+        with engine.connect() as conn, dialects.for_connection(conn).session_lock(conn, DBT_LOCK):
+            yield
+    finally:
+        engine.dispose()
 
 
 def _release_duckdb() -> None:

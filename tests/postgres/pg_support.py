@@ -1,8 +1,10 @@
 """Helpers of the PostgreSQL tests: running a landing zone into a warehouse through the functions
-the DAG tasks call, and comparing two warehouses table by table."""
+the DAG tasks call, comparing two warehouses table by table, reading the marts' keys and indexes,
+and compiling the dbt project's macros for a warehouse."""
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import date, datetime
 from decimal import Decimal
@@ -10,7 +12,7 @@ from pathlib import Path
 
 from e2e_support import RUN_COLUMNS, Run, ingest_day
 from sqlalchemy import text
-from ugc_pipeline import catalog, warehouse
+from ugc_pipeline import catalog, transform, warehouse
 from ugc_pipeline.pipeline import build_marts
 from ugc_pipeline.settings import Settings
 from ugc_pipeline.sources import raw_tables
@@ -153,5 +155,78 @@ def task_ensure_warehouse(url: str) -> None:
     warehouse.ensure_warehouse(warehouse.create_warehouse_engine(url))
 
 
-def task_build_marts(landing: str, url: str) -> dict[str, int]:
-    return build_marts(settings_for(Path(landing), url))
+def task_build_marts(landing: str, url: str, timezone: str = TIMEZONE) -> dict[str, int]:
+    return build_marts(settings_for(Path(landing), url, timezone))
+
+
+def task_build_views(landing: str, url: str) -> int:
+    """publish_staging's step: the staging and intermediate views (dbt run); the views built."""
+    return len(transform.build_views(settings_for(Path(landing), url)).nodes)
+
+
+# -- the dbt project ------------------------------------------------------------------------------
+
+def dbt_models(*layers: str) -> list[str]:
+    """The names of the dbt models of ``layers`` (folders of sql/models), from the model files."""
+    return sorted(p.stem for layer in layers for p in (catalog.models_dir() / layer).glob("*.sql"))
+
+
+def compile_inline(url: str, sql: str, timezone: str, where: Path) -> str:
+    """``sql`` (Jinja calling the project's macros) compiled by dbt for the warehouse ``url``,
+    with the KPI time zone ``timezone``; ``where`` receives dbt's target folder."""
+    transform.run_dbt(url, ["compile", "--inline", sql], timezone=timezone, dbt_dir=where)
+    results = json.loads((where / "target" / "run_results.json").read_text(encoding="utf-8"))["results"]
+    assert len(results) == 1 and results[0]["compiled_code"], results
+    return results[0]["compiled_code"]
+
+
+# -- keys and indexes (PostgreSQL) ------------------------------------------------------------------
+
+INDEXES_SQL = """
+    select t.relname, i.relname, x.indisunique, x.indisprimary, x.indnullsnotdistinct,
+           array(select a.attname from unnest(x.indkey::int2[]) with ordinality k(attnum, ord)
+                 join pg_attribute a on a.attrelid = t.oid and a.attnum = k.attnum order by k.ord)
+    from pg_index x join pg_class i on i.oid = x.indexrelid join pg_class t on t.oid = x.indrelid
+    join pg_namespace n on n.oid = t.relnamespace
+    where n.nspname = :schema
+    order by t.relname, i.relname"""
+
+
+def indexes_by_table(engine, schema: str = "marts") -> dict[str, list[tuple[str, bool, bool, bool, tuple]]]:
+    """table -> [(index name, unique, primary, nulls not distinct, columns)] of ``schema``."""
+    out: dict[str, list] = {}
+    with engine.connect() as conn:
+        for table, name, unique, primary, nnd, cols in conn.execute(text(INDEXES_SQL), {"schema": schema}):
+            out.setdefault(table, []).append((name, unique, primary, nnd, tuple(cols)))
+    return out
+
+
+def index_shapes(engine, schema: str = "marts") -> dict[str, list[tuple[bool, bool, bool, tuple]]]:
+    """The same without the names (PostgreSQL chooses them): what the indexes are."""
+    return {table: sorted(ix[1:] for ix in found) for table, found in indexes_by_table(engine, schema).items()}
+
+
+def expected_index_shapes() -> dict[str, list[tuple[bool, bool, bool, tuple]]]:
+    """What the marts' YAML asks for: the grain as primary key, or as UNIQUE NULLS NOT DISTINCT
+    when a grain column may be null (no not_null test), and the plain indexes."""
+    out = {}
+    for spec in catalog.mart_specs():
+        shapes = [(False, False, False, tuple(ix)) for ix in spec.indexes]
+        if spec.unique_grain:
+            nullable = any(c.nullable for c in spec.columns if c.name in spec.grain)
+            shapes.append((True, not nullable, nullable, spec.grain))
+        out[spec.name] = sorted(shapes)
+    return out
+
+
+# -- what readers see --------------------------------------------------------------------------------
+
+def signature(conn, table: str) -> tuple[int, int]:
+    """(rows, an order-independent checksum of every value) of a table."""
+    row = conn.execute(text(f"select count(*), coalesce(sum(hashtext(t::text)::bigint), 0) from {table} as t")).one()
+    return int(row[0]), int(row[1])
+
+
+def signatures(engine, tables) -> dict[str, tuple[int, int]]:
+    with engine.connect() as conn:
+        return {t: signature(conn, t) for t in tables}

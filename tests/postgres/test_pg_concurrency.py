@@ -1,24 +1,36 @@
 """Several writers at once on PostgreSQL, where the ``ugc_warehouse`` pool has more than one slot:
 ingest tasks of different sources, the same delivery loaded three times, DDL from several
-tasks, mart rebuilds beside loads and readers. Worker processes stand for Airflow's task
-processes (each call opens its own connections, as a task does); threads stand for readers."""
+tasks, dbt builds of the marts beside loads and readers. Worker processes stand for Airflow's
+task processes (each call opens its own connections and runs dbt in process, as a task does).
+
+A dbt build writes each mart in its own transaction (``replace_changed`` deletes and inserts the
+changed partitions, then writes the docs and runs the post-hook, then commits): to look at a build
+half way, the tests hold a SHARE UPDATE EXCLUSIVE lock on the marts, which lets the build delete
+and insert but stops it at its ``comment on table`` (persist_docs), before the commit; readers,
+who only take ACCESS SHARE locks, are not stopped by either."""
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing
-import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 
 import pg_support
 import pytest
 from e2e_support import Run
 from landing_builder import DAYS
 from pg_landing import PLUS_DAYS
-from pg_support import compare_warehouses, count, settings_for
+from pg_support import (
+    compare_warehouses,
+    count,
+    dbt_models,
+    indexes_by_table,
+    settings_for,
+    signature,
+    signatures,
+)
 from sqlalchemy import text
-from ugc_pipeline import catalog, warehouse
+from ugc_pipeline import catalog, dialects, warehouse
 from ugc_pipeline.pipeline import build_marts
 from ugc_pipeline.sources import SOURCES
 
@@ -48,8 +60,8 @@ def all_at_once(pool, *calls: tuple) -> list:
 def test_sources_ingested_at_once_into_a_new_warehouse(workers, plus_landing, duckdb_plus_run, pg_url):
     """Every source of a day at the same time (the business snapshots first, as the DAG does:
     other sources' checks read them), the first day on an empty database, so that the tasks
-    also race on creating the schemas, tables, keys, functions and views; the marts are rebuilt
-    while the next day loads. The result is the warehouse of the sequential run."""
+    also race on creating the schemas, tables and keys; dbt builds the views and marts while the
+    next day loads. The result is the warehouse of the sequential run."""
     here = str(plus_landing)
     for i, day in enumerate(PLUS_DAYS):
         for group in (REFERENCES, OTHERS):
@@ -79,59 +91,132 @@ def test_the_same_delivery_loaded_three_times_at_once_is_there_once(workers, plu
     assert count(run, "select count(distinct run_id) from raw.retailer_reviews where delivery_date = :d", d=day) == 1
 
 
-def test_concurrent_ddl_and_view_refreshes(workers, pg_url):
-    """publish_staging and build_marts refresh functions and views; several at once, on a new
-    database and again on an existing one, must neither fail nor leave anything half-made."""
+MARTS = [s.qualified for s in catalog.mart_specs()]
+
+
+def test_concurrent_ensure_warehouse(workers, pg_url, new_pg_url, tmp_path):
+    """Several tasks create the raw and audit tables at once, on a new database and again on an
+    existing one: none fails, and every table, key and index is there once, as one task alone
+    makes them; then dbt builds every staging and intermediate model as a view."""
     for _ in range(2):
         all_at_once(workers, *[(pg_support.task_ensure_warehouse, pg_url)] * WORKERS)
+    alone = warehouse.create_warehouse_engine(new_pg_url("alone"))
+    warehouse.ensure_warehouse(alone)
     engine = warehouse.create_warehouse_engine(pg_url)
+    d = dialects.for_engine(engine)
+    with engine.connect() as conn:
+        existing = d.existing_relations(conn, warehouse.PYTHON_SCHEMAS)
+    assert {name for name, _ in warehouse.ddl_plan(d)} <= existing
+    for schema in warehouse.PYTHON_SCHEMAS:
+        assert indexes_by_table(engine, schema) == indexes_by_table(alone, schema), schema
+    pg_support.task_build_views(str(tmp_path), pg_url)
     with engine.connect() as conn:
         views = conn.execute(text("select count(*) from pg_views where schemaname in ('staging', 'intermediate')"))
-        assert views.scalar_one() == len(catalog.view_models())
+        assert views.scalar_one() == len(dbt_models("staging", "intermediate"))
+
+
+def test_concurrent_view_refreshes(workers, pg_url, tmp_path):
+    """publish_staging and build_marts refresh the views; several at once must neither fail nor
+    leave anything half-made."""
+    warehouse.ensure_warehouse(warehouse.create_warehouse_engine(pg_url))
+    all_at_once(workers, *[(pg_support.task_build_views, str(tmp_path), pg_url)] * 3)
+    with warehouse.create_warehouse_engine(pg_url).connect() as conn:
+        views = conn.execute(text("select count(*) from pg_views where schemaname in ('staging', 'intermediate')"))
+        assert views.scalar_one() == len(dbt_models("staging", "intermediate"))
 
 
 def test_concurrent_mart_rebuilds(workers, duckdb_plus_run, pg_plus_run):
     here, url = pg_plus_run.settings.landing_uri, pg_plus_run.settings.warehouse_url
-    all_at_once(workers, *[(pg_support.task_build_marts, here, url)] * WORKERS)
-    assert compare_warehouses(duckdb_plus_run, pg_plus_run, [s.qualified for s in catalog.mart_specs()]) == []
+    try:
+        all_at_once(workers, *[(pg_support.task_build_marts, here, url)] * WORKERS)
+    finally:
+        pg_support.task_build_marts(here, url)  # the session's run stays whole for the other tests
+    assert compare_warehouses(duckdb_plus_run, pg_plus_run, MARTS) == []
 
 
-def test_readers_never_see_an_empty_or_half_built_mart(pg_plus_run):
-    """While a rebuild runs (slowed down by a pause inside the ugc_daily insert, after its
-    delete), readers keep seeing the previous marts, at once, without waiting for it."""
+# -- a build seen half way --------------------------------------------------------------------------
+
+def _hold_marts(conn) -> None:
+    """Lock every mart so that a build can delete and insert but not commit (see module doc)."""
+    conn.exec_driver_sql(f"lock table {', '.join(MARTS)} in share update exclusive mode")
+
+
+def _waiting_on(conn, build: Future, timeout: float = 300.0) -> dict[str, int]:
+    """Wait until a build process waits for the lock on every mart (it has written them, in its
+    open transactions); mart -> pid of the connection that waits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = conn.execute(text(
+            "select c.relname, l.pid from pg_locks l join pg_class c on c.oid = l.relation "
+            "join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'marts' and not l.granted")).all()
+        waiting = {f"marts.{name}": pid for name, pid in rows}
+        if set(waiting) == set(MARTS):
+            return waiting
+        if build.done():
+            build.result()  # raises what failed
+            pytest.fail(f"the build finished without waiting for the lock on {sorted(set(MARTS) - set(waiting))}")
+        assert time.monotonic() < deadline, f"the build did not reach the marts' commit in {timeout:.0f}s"
+        time.sleep(0.2)
+
+
+def _restore(run: Run, before: dict) -> None:
+    """Rebuild the session's marts in their time zone: the same marts as before the test."""
+    pg_support.task_build_marts(run.settings.landing_uri, run.settings.warehouse_url)
+    assert signatures(run.engine, MARTS) == before
+
+
+def test_readers_never_see_an_empty_or_half_built_mart(workers, pg_plus_run):
+    """While a build rewrites the marts (the KPI calendar moved to UTC: the days of the items
+    created between 22:00 and midnight UTC change), readers keep seeing the previous marts, at
+    once, without waiting for it; then they see the new ones."""
     run = pg_plus_run
     engine = run.engine
-    before = {s.qualified: count(run, f"select count(*) from {s.qualified}") for s in catalog.mart_specs()}
-    ugc = catalog.table_specs()["marts.ugc_daily"]
-    slow = dataclasses.replace(ugc, sql=f"with pause as materialized (select pg_sleep(1.5)) select model.* from (\n"
-                                        f"{ugc.sql.rstrip().rstrip(';')}\n) as model cross join pause")
-    marts = [slow, *(s for s in catalog.mart_specs() if s.name != "ugc_daily")]
-    rebuild = threading.Thread(target=warehouse.rebuild_marts, args=(engine, run.settings.timezone, marts))
+    before = signatures(engine, MARTS)
     seen, waits = [], []
-    with engine.connect() as reader:
-        reader.execution_options(isolation_level="AUTOCOMMIT")
-        rebuild.start()
-        time.sleep(0.3)  # the rebuild has deleted ugc_daily's rows and is inserting
-        while rebuild.is_alive():
-            t0 = time.perf_counter()
-            seen.append(tuple(reader.execute(text(f"select count(*) from {t}")).scalar_one() for t in before))
-            waits.append(time.perf_counter() - t0)
-            time.sleep(0.02)
-    rebuild.join()
-    assert len(seen) >= 20
-    assert set(seen) == {tuple(before.values())}
-    assert max(waits) < 0.5, "a reader waited for the rebuild"
+    try:
+        with engine.connect() as locker, engine.connect() as reader:
+            reader.execution_options(isolation_level="AUTOCOMMIT")
+            _hold_marts(locker)
+            build = workers.submit(pg_support.task_build_marts, run.settings.landing_uri,
+                                   run.settings.warehouse_url, "UTC")
+            _waiting_on(locker, build)  # every mart's rows are deleted and inserted, not committed
+            stop = time.monotonic() + 1.5
+            while time.monotonic() < stop:
+                t0 = time.perf_counter()
+                seen.append({t: signature(reader, t) for t in MARTS})
+                waits.append(time.perf_counter() - t0)
+                time.sleep(0.02)
+            locker.rollback()  # releases the marts: the build commits
+            build.result()
+        after = signatures(engine, MARTS)
+        assert len(seen) >= 10
+        assert all(s == before for s in seen), "a reader saw a mart being rewritten"
+        assert max(waits) < 0.5, "a reader waited for the build"
+        assert after["marts.ugc_daily"] != before["marts.ugc_daily"], "the build changed nothing: nothing was seen"
+    finally:
+        _restore(run, before)
 
 
-def test_a_failed_rebuild_leaves_the_marts_as_they_were(pg_plus_run):
+def test_a_failed_mart_build_leaves_that_mart_as_it_was(workers, pg_plus_run):
+    """A mart whose build fails after it has deleted and inserted its changed partitions (its
+    statement cancelled before the commit) keeps its previous rows; the build raises, naming it.
+    Each mart is its own transaction: the others, built fine, hold the new rows."""
     run = pg_plus_run
-    before = {s.qualified: count(run, f"select count(*) from {s.qualified}") for s in catalog.mart_specs()}
-    reach = catalog.table_specs()["marts.reach_daily"]
-    broken = dataclasses.replace(reach, sql=f"select * from (\n{reach.sql.rstrip().rstrip(';')}\n) as m "
-                                            "where 1 / (select count(*) - count(*) from raw.products) = 1")
-    marts = [catalog.table_specs()["marts.ugc_daily"], broken]
-    with pytest.raises(Exception, match="division by zero"):
-        warehouse.rebuild_marts(run.engine, "UTC", marts)
-    after = {s.qualified: count(run, f"select count(*) from {s.qualified}") for s in catalog.mart_specs()}
-    assert after == before
-    assert count(run, "select count(*) from meta.pipeline_settings where timezone = 'Europe/Paris'") == 1
+    engine = run.engine
+    before = signatures(engine, MARTS)
+    try:
+        with engine.connect() as locker:
+            _hold_marts(locker)
+            build = workers.submit(pg_support.task_build_marts, run.settings.landing_uri,
+                                   run.settings.warehouse_url, "UTC")
+            pids = _waiting_on(locker, build)
+            assert locker.execute(text("select pg_cancel_backend(:pid)"), {"pid": pids["marts.reach_daily"]}).scalar_one()
+            time.sleep(0.5)
+            locker.rollback()
+            with pytest.raises(Exception, match=r"(?s)reach_daily.*cancel"):
+                build.result()
+        after = signatures(engine, MARTS)
+        assert after["marts.reach_daily"] == before["marts.reach_daily"]
+        assert after["marts.ugc_daily"] != before["marts.ugc_daily"]
+    finally:
+        _restore(run, before)

@@ -2,9 +2,11 @@
 
 The landing zone (the hand-made one of tests/e2e plus a day of tricky text, ``pg_landing``) is
 run through ``ingest_source`` (every source, every delivery day, in order) and ``build_marts``
-(after each day, as the DAGs do) into a DuckDB file and into a PostgreSQL database; then every
-mart, every raw table and the quarantine are compared row by row, by key: same row counts, same
-keys, same integers and texts, doubles within 1e-9 (relative).
+(``dbt build`` after each day, as the DAGs do: the marts grow by incremental runs) into a DuckDB
+file and into a PostgreSQL database; then every mart dbt builds, every raw table and the
+quarantine are compared row by row, by key: same columns in the same order, same row counts,
+same keys, same integers and texts, doubles within 1e-9 (relative). A ``--full-refresh`` on
+PostgreSQL then gives the same marts again.
 """
 
 from __future__ import annotations
@@ -14,21 +16,44 @@ from e2e_support import Run, by_key, fetch
 from expected import MV, A, assert_same_values
 from landing_builder import DAYS
 from pg_landing import PLUS_DAYS, TRICKY_DAY, YOTPO_TEXTS
-from pg_support import compare_warehouses, count, duckdb_url, run_days, settings_for, table_keys
-from ugc_pipeline import catalog, warehouse
+from pg_support import (
+    compare_warehouses,
+    count,
+    dbt_models,
+    duckdb_url,
+    expected_index_shapes,
+    index_shapes,
+    run_days,
+    settings_for,
+    table_keys,
+)
+from ugc_pipeline import catalog, transform, warehouse
 from ugc_pipeline.landing import Landing
-from ugc_pipeline.parse import parse_delivery
+from ugc_pipeline.parse import parse_delivery, sql_ident
 from ugc_pipeline.pipeline import build_marts
 from ugc_pipeline.sample import write_sample_landing
-from ugc_pipeline.sources import SOURCES
+from ugc_pipeline.sources import SOURCES, raw_tables
 
 MARTS = [s.qualified for s in catalog.mart_specs()]
 
 
 def test_every_mart_is_the_same_on_duckdb_and_postgresql(duckdb_plus_run, pg_plus_run):
+    # every mart model of the dbt project is compared (its YAML gives the grain, the key)
+    assert sorted(MARTS) == [f"marts.{name}" for name in dbt_models("marts")]
     for table in MARTS:
         assert count(pg_plus_run, f"select count(*) from {table}") > 0, f"{table} is empty: nothing compared"
+        assert count(duckdb_plus_run, f"select count(*) from {table}") > 0, f"{table} is empty: nothing compared"
     assert compare_warehouses(duckdb_plus_run, pg_plus_run, MARTS) == []
+
+
+def test_a_full_refresh_on_postgresql_gives_the_same_marts(duckdb_plus_run, pg_plus_run):
+    """The marts built from scratch (``dbt build --full-refresh``) are the ones the incremental
+    runs of every day left: the same as DuckDB's, with their keys and indexes."""
+    settings = pg_plus_run.settings
+    transform.run_dbt(settings.warehouse_url, ["build", "--select", "marts", "--full-refresh"],
+                      timezone=settings.timezone)
+    assert compare_warehouses(duckdb_plus_run, pg_plus_run, MARTS) == []
+    assert index_shapes(pg_plus_run.engine) == expected_index_shapes()
 
 
 def test_raw_tables_and_quarantine_are_the_same_on_duckdb_and_postgresql(duckdb_plus_run, pg_plus_run):
@@ -38,17 +63,23 @@ def test_raw_tables_and_quarantine_are_the_same_on_duckdb_and_postgresql(duckdb_
     assert compare_warehouses(duckdb_plus_run, pg_plus_run, others) == []
 
 
+def _key(table: str) -> str:
+    """The raw column of a table's native key (named as the platform names it)."""
+    return sql_ident(next(t for t in raw_tables() if t.name == table).key[0])
+
+
 def test_copy_keeps_quotes_newlines_backslashes_and_nulls(pg_plus_run):
     rows = {int(r["review_id"]): r for r in fetch(
-        pg_plus_run, "select review_id, content, title from raw.yotpo_reviews where delivery_date = :d", d=TRICKY_DAY)}
+        pg_plus_run, f"select {_key('yotpo_reviews')} as review_id, content, title from raw.yotpo_reviews "
+        "where delivery_date = :d", d=TRICKY_DAY)}
     assert sorted(rows) == sorted(YOTPO_TEXTS)
     for rid, (content, title) in YOTPO_TEXTS.items():
         assert rows[rid]["content"] == content.strip()
         # blank and missing are both unknown (NULL): never the text "" or "\N"
         assert rows[rid]["title"] == ((title or "").strip() or None)
     retailer = {r["review_id"]: r for r in fetch(
-        pg_plus_run, "select review_id, title, review_text from raw.retailer_reviews where delivery_date = :d",
-        d=TRICKY_DAY)}
+        pg_plus_run, f"select {_key('retailer_reviews')} as review_id, title, review_text from raw.retailer_reviews "
+        "where delivery_date = :d", d=TRICKY_DAY)}
     assert retailer["RV-10"] == {"review_id": "RV-10", "title": "Top; top",
                                  "review_text": 'Très "bonne"; vraiment\nà racheter'}
     assert (retailer["RV-11"]["review_text"], retailer["RV-11"]["title"]) == ("\\.", '"')
