@@ -13,8 +13,9 @@ it into the warehouse's **raw** layer; D is the run's data interval day in `UGC_
   sources' SKUs, locations, campaigns and ambassadors are checked against them.
 - Tasks that write the warehouse take a slot of the `ugc_warehouse` pool (1 slot for DuckDB,
   which allows a single writer; raise it for PostgreSQL).
-- `publish_staging` refreshes the staging and intermediate views once every source succeeded and
-  emits the **staging** asset; the `ugc_marts` DAG is scheduled on it.
+- `publish_staging` emits the **staging** asset once every source succeeded; the `ugc_marts` DAG
+  is scheduled on it. The staging and intermediate layers are dbt views (built by `ugc_marts`)
+  that read the raw layer as it is: once a day's sources are loaded, they show it.
 - A broken export fails its task at once with a one-line error naming the file (no retry: the
   file must be fixed and re-delivered); other errors (storage, network) are retried twice.
 - Sources listed in `UGC_PULL_SOURCES` are **pulled** from their platform's API first: a
@@ -71,7 +72,8 @@ def ugc_ingest():
 
     @task(pool=WAREHOUSE_POOL, outlets=[STAGING])
     def publish_staging(results: list[dict]) -> dict:
-        """Refresh the staging and intermediate views once every source has loaded."""
+        """Publish the staging asset once every source has loaded (the staging and intermediate
+        views are dbt's, built by ugc_marts, and read the raw layer live)."""
         from ugc_pipeline.airflow_support import settings_in_task
         from ugc_pipeline.warehouse import create_warehouse_engine, ensure_warehouse
 

@@ -1,8 +1,9 @@
 """
 ### UGC KPI marts
 
-Rebuilds the KPI marts from the staging and intermediate views, in one transaction, whenever the
-`ugc_ingest` DAG has published new raw and staging data (asset-scheduled):
+Builds the dbt project in `sql/` (staging and intermediate views, the incremental KPI marts and
+their dbt tests: one `dbt build`, in the task's process) whenever the `ugc_ingest` DAG has
+published new raw and staging data (asset-scheduled):
 
 | mart | grain |
 |---|---|
@@ -11,9 +12,10 @@ Rebuilds the KPI marts from the staging and intermediate views, in one transacti
 | `marts.conversion_daily` | kpi_date, sku |
 | `marts.sales_uplift` | campaign_id |
 
-Every KPI day is rebuilt (a superset of the days a delivery touches), so the marts never depend
-on the order in which days were ingested. A failure rolls back: analysts keep the previous marts.
-`summarise` logs the headline KPIs. Column meanings: `docs/data_dictionary.md`.
+Each mart rewrites only the KPI days (or campaigns) whose rows changed, in its own transaction;
+a failed mart keeps its previous rows. The dbt documentation site is written under
+`UGC_DBT_DIR`. `summarise` logs the headline KPIs. Column meanings: `docs/data_dictionary.md`;
+why: `docs/DECISIONS.md`.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ RAW, STAGING, MARTS = layer_assets()
 def ugc_marts():
     @task(pool=WAREHOUSE_POOL, outlets=[MARTS])
     def build_marts() -> dict:
-        """Rebuild every mart in one transaction."""
+        """One `dbt build` of the project (views, incremental marts, tests), then its docs."""
         from ugc_pipeline.airflow_support import settings_in_task
         from ugc_pipeline.pipeline import build_marts as rebuild
 
