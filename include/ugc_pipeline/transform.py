@@ -98,7 +98,6 @@ class DbtRun:
     seconds: float
     # node unique id -> (status, rows affected or failures, message), in execution order
     nodes: dict[str, tuple[str, int | None, str]] = field(default_factory=dict)
-    target_dir: Path | None = None
 
     def failed(self) -> list[str]:
         return [f"{uid.split('.', 2)[-1]}: {status}: {message}" for uid, (status, _, message) in self.nodes.items()
@@ -168,8 +167,7 @@ def run_dbt(url: str, args: Sequence[str], *, timezone: str, dbt_dir: str | Path
                 if parsed.success:
                     manifest = _MANIFESTS[key] = parsed.result
             result = dbtRunner(manifest=manifest).invoke([*args, *common])
-        run = DbtRun(" ".join(args), bool(result.success), time.perf_counter() - t0,
-                     target_dir=base / "target" if keep else None)
+        run = DbtRun(" ".join(args), bool(result.success), time.perf_counter() - t0)
         for node in getattr(result.result, "results", None) or []:
             uid = node.node.unique_id
             affected = (node.adapter_response or {}).get("rows_affected") if hasattr(node, "adapter_response") else None
