@@ -1,9 +1,8 @@
 """
 ### UGC KPI marts
 
-Builds the dbt project in `sql/` (staging and intermediate views, the incremental KPI marts and
-their dbt tests: one `dbt build`, in the task's process) whenever the `ugc_ingest` DAG has
-published new raw and staging data (asset-scheduled):
+Builds the dbt project in `sql/` whenever the `ugc_ingest` DAG has published new raw and staging
+data (asset-scheduled):
 
 | mart | grain |
 |---|---|
@@ -12,10 +11,14 @@ published new raw and staging data (asset-scheduled):
 | `marts.conversion_daily` | kpi_date, sku |
 | `marts.sales_uplift` | campaign_id |
 
-Each mart rewrites only the KPI days (or campaigns) whose rows changed, in its own transaction;
-a failed mart keeps its previous rows. The dbt documentation site is written under
-`UGC_DBT_DIR`. `summarise` logs the headline KPIs. Column meanings: `docs/data_dictionary.md`;
-why: `docs/DECISIONS.md`.
+`dbt_build` runs one `dbt build` (staging and intermediate views, the incremental KPI marts, their
+dbt tests, then the dbt documentation site under `UGC_DBT_DIR`). The task group `dbt` is the
+project rendered by Cosmos: one task per model (with its tests) in dbt's order, each showing its
+model's outcome in that build; a failed model fails its own task, and its retry builds the model
+again with what it depends on. Each mart rewrites only the KPI days (or campaigns) whose rows
+changed, in its own transaction; a failed mart keeps its previous rows. `summarise` logs the
+headline KPIs and publishes the marts asset. Column meanings: `docs/data_dictionary.md`; why:
+`docs/DECISIONS.md` ("The marts DAG on Cosmos").
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 from ugc_pipeline.airflow_support import layer_assets
+from ugc_pipeline.marts_dag import BUILD_TASK_ID, dbt_task_group
 from ugc_pipeline.settings import WAREHOUSE_POOL
 
 RAW, STAGING, MARTS = layer_assets()
@@ -36,20 +40,21 @@ RAW, STAGING, MARTS = layer_assets()
     catchup=False,
     max_active_runs=1,
     default_args={"owner": "data-engineering", "retries": 2, "retry_delay": pendulum.duration(minutes=5)},
-    tags=["ugc", "marts", "kpi"],
+    tags=["ugc", "marts", "kpi", "dbt"],
 )
 def ugc_marts():
-    @task(pool=WAREHOUSE_POOL, outlets=[MARTS])
-    def build_marts() -> dict:
-        """One `dbt build` of the project (views, incremental marts, tests), then its docs."""
+    @task(task_id=BUILD_TASK_ID, pool=WAREHOUSE_POOL)
+    def dbt_build() -> dict:
+        """One `dbt build` of the project (views, incremental marts, tests), then its docs; the
+        outcome of every node, for the tasks of the `dbt` group."""
         from ugc_pipeline.airflow_support import settings_in_task
-        from ugc_pipeline.pipeline import build_marts as rebuild
+        from ugc_pipeline.marts_dag import build_once
 
-        return rebuild(settings_in_task())
+        return build_once(settings_in_task())
 
-    @task(pool=WAREHOUSE_POOL)
-    def summarise(counts: dict) -> str:
-        """Log the headline KPIs of the rebuilt marts."""
+    @task(pool=WAREHOUSE_POOL, outlets=[MARTS])
+    def summarise() -> str:
+        """Log the headline KPIs of the rebuilt marts; publish the marts asset."""
         import logging
 
         from ugc_pipeline.airflow_support import settings_in_task
@@ -59,7 +64,7 @@ def ugc_marts():
         logging.getLogger("ugc_pipeline.summary").info("KPI summary\n%s", text)
         return text
 
-    summarise(build_marts())
+    dbt_build() >> dbt_task_group() >> summarise()
 
 
 ugc_marts()

@@ -1,6 +1,6 @@
 """Benchmark of the marts step (the dbt project) on top of a short and a long history.
 
-    .venv/bin/python scripts/benchmark_marts.py [--history 7 365] [--json out.json]
+    .venv/bin/python scripts/benchmark_marts.py [--history 7 365] [--airflow] [--json out.json]
 
 For each history length H: a fresh DuckDB warehouse gets H delivery days of demo-scale raw data
 (about 200 records a day: reviews, some late or edited, campaign posts with growing metrics,
@@ -9,13 +9,17 @@ product and roster snapshots), the marts are built once, then one more delivery 
 and the daily marts step is timed. The step runs as it does under Airflow: in a new process
 (``transform.build_marts``: ``dbt build`` of views, incremental marts and tests, then
 ``dbt docs generate``), with the dbt target folder of the earlier runs (partial parsing). dbt's
-own start-up is timed the same way with a command that selects nothing. Prints one JSON object.
+own start-up is timed the same way with a command that selects nothing. With ``--airflow``, one
+more day is loaded and the whole ``ugc_marts`` DAG (``dbt_build``, the Cosmos task group of one
+task per model, ``summarise``) is run through Airflow's ``dag.test`` in a new process, on a
+throwaway Airflow home: the DAG run's seconds and the process's. Prints one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -117,6 +121,30 @@ print(json.dumps({"seconds": time.perf_counter() - t0}))
 """
 
 
+DAG_RUN = """
+import json, os, sys, time
+t0 = time.perf_counter()
+from ugc_pipeline import runner
+from ugc_pipeline.settings import Settings
+runner.configure_airflow()
+settings = Settings(landing_uri=".", warehouse_url=sys.argv[1], timezone=sys.argv[2], dbt_dir=sys.argv[3])
+runner.export_settings(settings)
+runner.migrate_metadata_db()
+runner.ensure_pool(settings)
+t1 = time.perf_counter()
+state = runner.run_marts_once(progress=lambda _m: None)
+t2 = time.perf_counter()
+print(json.dumps({"state": state, "dag_run_s": round(t2 - t1, 2), "process_s": round(t2 - t0, 2)}))
+"""
+
+
+def dag_run(url: str, dbt_dir: Path, airflow_home: Path) -> dict:
+    env = {**os.environ, "AIRFLOW_HOME": str(airflow_home), "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags")}
+    done = subprocess.run([sys.executable, "-c", DAG_RUN, url, TIMEZONE, str(dbt_dir)], check=True,
+                          capture_output=True, text=True, env=env)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def step(url: str, dbt_dir: Path, what: str) -> float:
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", STEP, url, TIMEZONE, str(dbt_dir), what], check=True,
@@ -124,7 +152,7 @@ def step(url: str, dbt_dir: Path, what: str) -> float:
     return round(time.perf_counter() - t0, 2)
 
 
-def bench(history: int, work: Path) -> dict:
+def bench(history: int, work: Path, airflow: bool = False) -> dict:
     rng = random.Random(history)
     url = f"duckdb:///{work / f'history_{history}.duckdb'}"
     dbt_dir = work / f"dbt_{history}"
@@ -138,18 +166,27 @@ def bench(history: int, work: Path) -> dict:
     engine.dispose()
     daily = step(url, dbt_dir, "build")
     startup = step(url, dbt_dir, "startup")
-    return {"history_days": history, "raw_records": records, "initial_build_s": first,
-            "new_day_records": new_records, "daily_marts_step_s": daily, "dbt_startup_s": startup,
-            "daily_minus_startup_s": round(daily - startup, 2)}
+    out = {"history_days": history, "raw_records": records, "initial_build_s": first,
+           "new_day_records": new_records, "daily_marts_step_s": daily, "dbt_startup_s": startup,
+           "daily_minus_startup_s": round(daily - startup, 2)}
+    if airflow:
+        engine = warehouse.create_warehouse_engine(url)
+        load_day(engine, history + 1, day_content(history + 1, rng))
+        engine.dispose()
+        run = dag_run(url, dbt_dir, work / f"airflow_{history}")
+        assert run["state"] == "success", run
+        out.update({"marts_dag_run_s": run["dag_run_s"], "marts_dag_process_s": run["process_s"]})
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--history", type=int, nargs="+", default=[7, 365])
+    parser.add_argument("--airflow", action="store_true", help="also time the ugc_marts DAG through dag.test")
     parser.add_argument("--json", help="also write the result to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ugc-bench-marts-") as tmp:
-        results = [bench(h, Path(tmp)) for h in args.history]
+        results = [bench(h, Path(tmp), args.airflow) for h in args.history]
     out = {"benchmark": "marts", "results": results}
     if len(results) >= 2:
         out["long_over_short"] = round(results[-1]["daily_marts_step_s"] / results[0]["daily_marts_step_s"], 2)

@@ -5,7 +5,7 @@
   ugc-pipeline run --all                 ... for every delivery day present in the landing zone
   ugc-pipeline replay [--source S]       re-ingest deliveries with quarantined records, then the marts
   ugc-pipeline summary                   print the KPI summary of the configured warehouse
-  ugc-pipeline docs                      regenerate docs/data_dictionary.md and the dbt raw sources from the metadata
+  ugc-pipeline docs                      regenerate docs/data_dictionary.md, the dbt raw sources and sql/dbt_ls.json
   ugc-pipeline dbt ARGS...               run dbt (build, test, docs generate...) on the configured warehouse
 """
 
@@ -151,6 +151,9 @@ def cmd_docs(args: argparse.Namespace) -> int:
     sources = DBT_PROJECT_DIR / RAW_SOURCES_FILE
     sources.write_text(raw_sources_yaml(), encoding="utf-8")
     _say(f"wrote {sources}")
+    from ugc_pipeline.marts_dag import write_dbt_ls_file
+
+    _say(f"wrote {write_dbt_ls_file()} (the project's nodes, as the ugc_marts DAG renders them)")
     return 0
 
 

@@ -59,6 +59,10 @@ def configure_airflow(project_dir: Path = PROJECT_DIR) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        # Cosmos (the marts DAG) sends usage telemetry unless told not to, and reads a lineage
+        # namespace that Airflow leaves unset without the OpenLineage provider
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "ugc_pipeline",
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)

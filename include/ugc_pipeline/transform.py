@@ -98,6 +98,10 @@ class DbtRun:
     seconds: float
     # node unique id -> (status, rows affected or failures, message), in execution order
     nodes: dict[str, tuple[str, int | None, str]] = field(default_factory=dict)
+    # test unique id -> the nodes it tests (one for most, two for a relationships test)
+    parents: dict[str, list[str]] = field(default_factory=dict)
+    # what a listing command printed (dbt ls: one line a node)
+    output: list[str] = field(default_factory=list)
 
     def failed(self) -> list[str]:
         return [f"{uid.split('.', 2)[-1]}: {status}: {message}" for uid, (status, _, message) in self.nodes.items()
@@ -173,6 +177,10 @@ def run_dbt(url: str, args: Sequence[str], *, timezone: str, dbt_dir: str | Path
             affected = (node.adapter_response or {}).get("rows_affected") if hasattr(node, "adapter_response") else None
             run.nodes[uid] = (str(node.status), node.failures if node.failures is not None else affected,
                               (node.message or "").strip())
+            if uid.startswith("test."):
+                run.parents[uid] = sorted(n for n in node.node.depends_on.nodes if not n.startswith("source."))
+        if isinstance(result.result, list):
+            run.output = [str(line) for line in result.result]
         if result.exception is not None and not run.nodes:
             run.nodes["dbt"] = ("error", None, str(result.exception).strip().splitlines()[0]
                                 if str(result.exception).strip() else type(result.exception).__name__)

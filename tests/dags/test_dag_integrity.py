@@ -1,5 +1,6 @@
 """The DAG files: they import cleanly, stay cheap to parse, and are wired as documented."""
 
+import json
 import os
 import subprocess
 import sys
@@ -12,8 +13,10 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import CronDataIntervalTimetable
 from ugc_pipeline.airflow_support import delivery_date_for
+from ugc_pipeline.marts_dag import BUILD_TASK_ID, DBT_LS_FILE, GROUP_ID, dbt_ls_fingerprint, project_fingerprint
 from ugc_pipeline.settings import WAREHOUSE_POOL
 from ugc_pipeline.sources import SOURCES
+from ugc_pipeline.transform import DBT_PROJECT_DIR
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 
@@ -92,7 +95,34 @@ def test_marts_dag_is_scheduled_on_the_layer_assets(dagbag):
     assert type(condition).__name__ == "AssetAll"
     uris = {a.uri for a in condition.objects}
     assert uris == {"ugc://warehouse/raw", "ugc://warehouse/staging"}
-    assert [a.uri for a in dag.get_task("build_marts").outlets] == ["ugc://warehouse/marts"]
+    assert [a.uri for a in dag.get_task("summarise").outlets] == ["ugc://warehouse/marts"]
+
+
+def test_marts_dag_has_one_task_per_dbt_model_in_dbt_order(dagbag):
+    """Cosmos renders the dbt project (the committed ``dbt ls`` output): one task per model, each
+    downstream of the tasks of the models it refs, all after the one ``dbt_build``."""
+    dag = dagbag.dags["ugc_marts"]
+    nodes = {n["unique_id"]: n for n in (json.loads(line) for line in DBT_LS_FILE.read_text().splitlines()
+                                        if line.startswith("{"))}
+    models = {uid: n for uid, n in nodes.items() if n["resource_type"] == "model"}
+    models_on_disk = {p.stem for p in (DBT_PROJECT_DIR / "models").rglob("*.sql")}
+    assert {n["name"] for n in models.values()} == models_on_disk
+    task_of = {uid: f"{GROUP_ID}.{n['name']}_model_build" for uid, n in models.items()}
+    group = {t.task_id for t in dag.tasks if t.task_id.startswith(f"{GROUP_ID}.")}
+    assert group == set(task_of.values())
+    for uid, task_id in task_of.items():
+        task = dag.get_task(task_id)
+        parents = {task_of[p] for p in models[uid]["depends_on"]["nodes"] if p in task_of}
+        assert task.upstream_task_ids == (parents or {BUILD_TASK_ID}), task_id
+        assert task.op_kwargs["unique_id"] == uid
+    assert dag.get_task(BUILD_TASK_ID).pool == WAREHOUSE_POOL
+    referenced = {p for n in models.values() for p in n["depends_on"]["nodes"]}
+    assert dag.get_task("summarise").upstream_task_ids == {task_of[uid] for uid in models if uid not in referenced}
+
+
+def test_the_committed_dbt_ls_output_is_the_projects():
+    assert dbt_ls_fingerprint() == project_fingerprint(), (
+        "sql/dbt_ls.json was made from another version of the dbt project: run make docs and commit it")
 
 
 def test_parsing_a_dag_file_imports_no_heavy_module():
@@ -104,11 +134,12 @@ def test_parsing_a_dag_file_imports_no_heavy_module():
             spec.loader.exec_module(importlib.util.module_from_spec(spec))
         heavy = [m for m in ("pandas", "duckdb", "great_expectations", "psycopg", "pyarrow")
                  if m in sys.modules]
-        print(",".join(heavy))
+        print("HEAVY=" + ",".join(heavy))
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy())
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == ""
+    [line] = [x for x in done.stdout.splitlines() if x.startswith("HEAVY=")]  # (logs go to stdout too)
+    assert line == "HEAVY="
 
 
 # -- which day a run processes ------------------------------------------------------------------
@@ -128,3 +159,21 @@ def test_manual_run_without_logical_date_processes_the_last_complete_day():
     run = SimpleNamespace(run_after=datetime(2025, 5, 6, 23, 30, tzinfo=UTC))  # 05-07 01:30 Paris
     ctx = {"params": {"delivery_date": None}, "logical_date": None, "dag_run": run}
     assert delivery_date_for(ctx, "Europe/Paris") == date(2025, 5, 6)
+
+
+@pytest.mark.parametrize("url", ["duckdb:///{tmp}/wh.duckdb",
+                                 "postgresql+psycopg://ugc:s3cret@db.example:5433/ugc?sslmode=require"])
+def test_the_cosmos_profile_is_the_pipelines_dbt_target(url, tmp_path, monkeypatch):
+    """The DAG's Cosmos profile mapping gives dbt the target ``transform`` writes for its own runs,
+    the password through the environment only."""
+    from ugc_pipeline.marts_dag import _profile_mapping_class
+    from ugc_pipeline.transform import profile_for
+
+    url = url.format(tmp=tmp_path)
+    monkeypatch.setenv("UGC_WAREHOUSE_URL", url)
+    mapping = _profile_mapping_class()()
+    target, env = profile_for(url)
+    assert mapping.profile == target
+    assert "s3cret" not in json.dumps(mapping.profile)
+    assert {k: v for k, v in mapping.env_vars.items() if k in env} == env
+    assert mapping.env_vars["DBT_SEND_ANONYMOUS_USAGE_STATS"] == "False"

@@ -1,0 +1,97 @@
+"""The ``ugc_marts`` DAG through Airflow (``dag.test``): the dbt project rendered by Cosmos, one
+task per model, dbt run once by ``dbt_build``; a model that fails there fails its own task, the
+marts keep their rows, and the task's retry builds the model again with what depends on it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from e2e_support import copy_run, diff_snapshots, mart_tables, snapshot
+from sqlalchemy import text
+from ugc_pipeline.marts_dag import BUILD_TASK_ID, GROUP_ID
+
+CAMPAIGNS_TASK = f"{GROUP_ID}.int_brand__campaigns_current_model_build"
+# the latest campaign snapshot twice for one campaign: int_brand__campaigns_current's
+# unique(campaign_id) test fails, and dbt skips everything built on it (every mart)
+DUPLICATE_CAMPAIGN = """
+    insert into raw.campaigns
+    select * replace (record_number + 100000 as record_number) from raw.campaigns
+    where delivery_date = (select max(delivery_date) from raw.campaigns)
+    order by record_number limit 1"""
+REMOVE_DUPLICATE = "delete from raw.campaigns where record_number > 100000"
+
+
+def _task_states(dag_run) -> dict[str, tuple[str, int]]:
+    return {ti.task_id: (str(ti.state), ti.try_number) for ti in dag_run.get_task_instances()}
+
+
+def test_a_failed_model_fails_its_task_keeps_the_marts_and_its_retry_rebuilds_it(
+        airflow_runner, direct_runs, tmp_path):
+    reference = direct_runs["forward"]
+    run = copy_run(reference, tmp_path, "marts_dag")
+    marts = mart_tables(run)
+    expected = snapshot(reference, marts)
+    with run.engine.begin() as conn:
+        conn.execute(text(DUPLICATE_CAMPAIGN))
+    airflow_runner.export_settings(run.settings)
+    airflow_runner.ensure_pool(run.settings)
+    dag = airflow_runner.load_dags()["ugc_marts"]
+    for task in dag.tasks:
+        task.retries = 0
+    seen_at_retry: list[list[str]] = []
+
+    def fix_the_data_before_the_retry(context):
+        # what an engineer does between the failure and the retry: the marts are still the old ones
+        seen_at_retry.append(diff_snapshots(expected, snapshot(run, marts)))
+        with run.engine.begin() as conn:
+            conn.execute(text(REMOVE_DUPLICATE))
+
+    failing = dag.get_task(CAMPAIGNS_TASK)
+    failing.retries, failing.retry_delay = 1, timedelta(0)
+    failing.on_retry_callback = [fix_the_data_before_the_retry]
+
+    dag_run = dag.test(logical_date=None)
+
+    states = _task_states(dag_run)
+    assert seen_at_retry == [[]], "the failed build changed the marts"
+    assert states[CAMPAIGNS_TASK] == ("success", 2)  # failed in dbt_build, rebuilt by its retry
+    assert states[BUILD_TASK_ID][0] == "success"  # a failed node fails its own task, not dbt_build
+    model_tasks = [t for t in states if t.startswith(f"{GROUP_ID}.")]
+    assert len(model_tasks) == 33
+    assert {states[t][0] for t in model_tasks} == {"success"}, states
+    assert states["summarise"][0] == "success" and str(dag_run.state) == "success"
+    assert diff_snapshots(expected, snapshot(run, marts)) == []
+    # the marts' tasks report the retry's rebuild, not dbt_build's skip
+    ti = dag_run.get_task_instance(f"{GROUP_ID}.sales_uplift_model_build")
+    report = ti.xcom_pull(task_ids=ti.task_id)
+    assert "model.ugc_kpi.sales_uplift: success" in report and "skipped" not in report, report
+
+
+def test_a_model_that_fails_again_fails_its_task_and_nothing_downstream_runs(airflow_runner, direct_runs, tmp_path):
+    run = copy_run(direct_runs["forward"], tmp_path, "marts_dag_fails")
+    marts = mart_tables(run)
+    before = snapshot(run, marts)
+    with run.engine.begin() as conn:
+        conn.execute(text(DUPLICATE_CAMPAIGN))
+    airflow_runner.export_settings(run.settings)
+    airflow_runner.ensure_pool(run.settings)
+
+    assert airflow_runner.run_marts_once(progress=lambda _m: None) == "failed"
+
+    states = _latest_states("ugc_marts")
+    assert states[CAMPAIGNS_TASK][0] == "failed"
+    assert states[f"{GROUP_ID}.stg_brand__campaigns_model_build"][0] == "success"
+    assert states[f"{GROUP_ID}.sales_uplift_model_build"][0] == "upstream_failed"
+    assert states["summarise"][0] == "upstream_failed"
+    assert diff_snapshots(before, snapshot(run, marts)) == []
+
+
+def _latest_states(dag_id: str) -> dict[str, tuple[str, int]]:
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        dag_run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id)
+                                  .order_by(DagRun.id.desc()).limit(1)).one()
+        return {ti.task_id: (str(ti.state), ti.try_number) for ti in dag_run.get_task_instances(session=session)}
