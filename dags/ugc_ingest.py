@@ -6,7 +6,7 @@ it into the warehouse's **raw** layer; D is the run's data interval day in `UGC_
 
 - One task per source: sources load independently, and one broken export fails only its task.
   Each task parses its files set-based with DuckDB, validates the records with the source's
-  Great Expectations suite (summary in the task log, Data Docs under `UGC_GX_DIR`), quarantines
+  Great Expectations suite (summary in the task log), quarantines
   those that fail in `audit.rejected_records`, replaces the delivery's raw rows in one
   transaction, and writes one row to `audit.pipeline_runs`.
 - The business snapshots (products, stores, ambassadors, campaigns) load first: the other
@@ -16,6 +16,8 @@ it into the warehouse's **raw** layer; D is the run's data interval day in `UGC_
 - `publish_staging` emits the **staging** asset once every source succeeded; the `ugc_marts` DAG
   is scheduled on it. The staging and intermediate layers are dbt views (built by `ugc_marts`)
   that read the raw layer as it is: once a day's sources are loaded, they show it.
+- `data_docs` rebuilds the Great Expectations Data Docs (under `UGC_GX_DIR`) from the day's
+  validation results once every source is done, failed ones included.
 - A broken export fails its task at once with a one-line error naming the file (no retry: the
   file must be fixed and re-delivered); other errors (storage, network) are retried twice.
 - Sources listed in `UGC_PULL_SOURCES` are **pulled** from their platform's API first: a
@@ -89,6 +91,15 @@ def ugc_ingest():
     # A pulled source's load waits for its pull, and runs even when the pull failed, to record it.
     for name in PULLED:
         pull.override(task_id=f"pull_{name}")(source=name) >> others[name]
-    publish_staging(references + list(others.values()))
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def data_docs() -> str | None:
+        """Rebuild the GX Data Docs from the stored validation results (once per run, not per source)."""
+        from ugc_pipeline.airflow_support import data_docs_task
+
+        return data_docs_task()
+
+    loads = references + list(others.values())
+    publish_staging(loads)
+    loads >> data_docs()
 
 ugc_ingest()

@@ -5,8 +5,8 @@ Run this after fixing an adapter mapping or an expectation: it re-ingests, from 
 zone, every delivery that still has records in `audit.rejected_records` (optionally only one
 `source` and a range of delivery days). Each delivery replaces its earlier load and its
 quarantine, so replaying twice duplicates nothing; records that now pass load, the others stay
-quarantined with their current reasons. It then emits the raw and staging assets, so `ugc_marts`
-rebuilds the marts.
+quarantined with their current reasons; `data_docs` rebuilds the GX Data Docs. It then emits
+the raw and staging assets, so `ugc_marts` rebuilds the marts.
 
 Manual only (no schedule). Same as `ugc-pipeline replay` on the command line.
 """
@@ -14,7 +14,7 @@ Manual only (no schedule). Same as `ugc-pipeline replay` on the command line.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, TriggerRule, dag, task
 from ugc_pipeline.airflow_support import layer_assets
 from ugc_pipeline.settings import WAREHOUSE_POOL
 
@@ -60,7 +60,16 @@ def ugc_replay_quarantine():
         ensure_warehouse(create_warehouse_engine(settings_in_task().warehouse_url))
         return list(results)
 
-    publish_staging(replay.expand(delivery=list_deliveries()))
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def data_docs() -> str | None:
+        """Rebuild the GX Data Docs from the stored validation results."""
+        from ugc_pipeline.airflow_support import data_docs_task
+
+        return data_docs_task()
+
+    replays = replay.expand(delivery=list_deliveries())
+    publish_staging(replays)
+    replays >> data_docs()
 
 
 ugc_replay_quarantine()

@@ -193,3 +193,13 @@ def replay_delivery_task(delivery: dict, context: dict[str, Any]) -> dict:
         raise AirflowFailException(f"{delivery['source']} {day}: {exc}") from None
     return {"source": result.source, "delivery_date": result.delivery_date,
             "records_loaded": result.records_loaded, "records_rejected": result.records_rejected}
+
+
+def data_docs_task() -> str | None:
+    """Rebuild the GX Data Docs under UGC_GX_DIR from the stored validation results."""
+    from ugc_pipeline.validation import build_data_docs
+
+    settings = settings_in_task()
+    url = build_data_docs(settings.gx_dir or None)
+    log.info("GX Data Docs: %s", url or "none (UGC_GX_DIR is empty: validation results are kept in memory)")
+    return url

@@ -39,6 +39,9 @@ from ugc_pipeline.parse import DeliveryError, ParsedTable, sql_ident
 from ugc_pipeline.sources.base import RawTable, Rule, Source
 
 log = logging.getLogger(__name__)
+# GX logs at INFO as it imports (214 lines of "Skipping registering function ... because it is a
+# closure") and as it validates: a task log would be mostly GX. Its warnings and errors still show.
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 _INT = "case when regexp_full_match(trim({v}), '[+-]?[0-9]+') then try_cast(trim({v}) as bigint) end"
 # A time outside 1900-2200 is not a real creation time (e.g. milliseconds sent as seconds).
@@ -67,6 +70,11 @@ class Check:
     description: str  # what the quarantine's ``reasons`` and the logs say
     shown: tuple[str, ...] = ()  # the fields whose delivered text the reason shows; () for none
     label: str = "got"
+    # the values of the expectation's ``{"$PARAMETER": name}`` fields for this delivery (the
+    # suite itself is the same every day, so it is registered once per process)
+    parameters: dict = field(default_factory=dict)
+    # the rule as the GX suite and its Data Docs state it, when ``description`` names the day
+    rule: str | None = None
 
 
 @dataclass
@@ -187,11 +195,14 @@ def build_checks(table: RawTable, source: Source, delivery_date: date, tz: str,
                 notes.append(f"skipped '{rule.description}': {', '.join(rule.reference)} not loaded yet")
     if table.created_column:
         value_type = table.column(table.created_column).type
+        parameter = f"{table.created_column}__cutoff"
         checks.append(Check(gxe.ExpectColumnValuesToBeBetween(
-            column=f"{table.created_column}__value", strict_max=True,
-            max_value=_kpi_cutoff(delivery_date, tz, value_type == "date")),
+            column=f"{table.created_column}__value", strict_max=True, max_value={"$PARAMETER": parameter}),
             f"{table.created_column} is not in the future of the delivery {delivery_date} "
-            f"({_latest(delivery_date, tz, value_type)})", shown=(table.created_column,)))
+            f"({_latest(delivery_date, tz, value_type)})", shown=(table.created_column,),
+            parameters={parameter: _kpi_cutoff(delivery_date, tz, value_type == "date")},
+            rule=f"{table.created_column} is not in the future of the delivery day (before ${parameter}: the end "
+                 "of the day after it in the KPI time zone, as an export of day D runs in the night of D+1)"))
     if table.key:  # decided last, among the occurrences that pass every other expectation (check_frame)
         checks.append(Check(gxe.ExpectColumnValuesToBeNull(column=DUPLICATE),
                             f"{'+'.join(table.key)} appears once per version in the delivery "
@@ -260,7 +271,14 @@ def check_frame(table: RawTable, arrow: pa.Table, references: References, checks
     return frame
 
 
-def _unexpected(expectation, frame: pd.DataFrame) -> pd.Series | None:
+def _parameter(value, parameters: dict):
+    """A ``{"$PARAMETER": name}`` field's value for this delivery (else the value itself)."""
+    if isinstance(value, dict) and "$PARAMETER" in value:
+        return parameters[value["$PARAMETER"]]
+    return value
+
+
+def _unexpected(expectation, frame: pd.DataFrame, parameters: dict | None = None) -> pd.Series | None:
     """The rows a column-map expectation of ``build_checks`` finds unexpected, computed as GX does
     on pandas (nulls are never unexpected except for "not null"); None for a table-level one.
     Lets the duplicate decision come after the other checks within one GX run; ``validate_table``
@@ -278,7 +296,8 @@ def _unexpected(expectation, frame: pd.DataFrame) -> pd.Series | None:
         unexpected = values.notna() & ~values.isin(list(expectation.value_set))
     elif isinstance(expectation, gxe.ExpectColumnValuesToBeBetween):
         unexpected = pd.Series(False, index=frame.index)
-        low, high = expectation.min_value, expectation.max_value
+        low, high = (_parameter(expectation.min_value, parameters or {}),
+                     _parameter(expectation.max_value, parameters or {}))
         if low is not None:
             unexpected |= _bools((values <= low) if expectation.strict_min else (values < low))
         if high is not None:
@@ -298,7 +317,7 @@ def _failing(checks: list[Check], frame: pd.DataFrame) -> pa.Array:
     failing = pd.Series(False, index=frame.index)
     for check in checks:
         if getattr(check.expectation, "column", None) != DUPLICATE:
-            unexpected = _unexpected(check.expectation, frame)
+            unexpected = _unexpected(check.expectation, frame, check.parameters)
             if unexpected is not None:
                 failing |= unexpected
     return pa.array(failing.to_numpy(dtype=bool))
@@ -322,25 +341,26 @@ def _duplicates(con: duckdb.DuckDBPyConnection, table: RawTable, failing: pa.Arr
 
 # -- running GX -------------------------------------------------------------------------------
 
-_EPHEMERAL: list[object] = []
+# GX contexts and registered checkpoints, once per process: the context (file-backed under
+# UGC_GX_DIR, else in memory) by folder; a table's checkpoint by its suite's content, which is the
+# same every day (the day's values are expectation parameters).
+_CONTEXTS: dict[str, object] = {}
+_CHECKPOINTS: dict[tuple, object] = {}
 
 
 def _gx_context(gx_dir: str | None):
-    """A file-backed GX context under ``gx_dir`` (suites, results and Data Docs), read afresh
-    (other processes write the same project), else one in-memory context per process."""
-    if not gx_dir and _EPHEMERAL:
-        return _EPHEMERAL[0]
+    """The process's GX context: file-backed under ``gx_dir`` (suites, results and Data Docs),
+    else in memory."""
+    key = gx_dir or ""
+    if key in _CONTEXTS:
+        return _CONTEXTS[key]
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    if gx_dir:
-        context = gx.get_context(mode="file", project_root_dir=gx_dir)
-    else:
-        context = gx.get_context(mode="ephemeral")
-        _EPHEMERAL.append(context)
+    context = gx.get_context(mode="file", project_root_dir=gx_dir) if gx_dir else gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    _CONTEXTS[key] = context
     return context
 
 
@@ -361,17 +381,45 @@ def _project_lock(gx_dir: str | None):
 
 
 def run_suite(table: RawTable, checks: list[Check], frame: pd.DataFrame, gx_dir: str | None,
-              run_name: str) -> tuple[list, str | None]:
-    """Run the table's suite on the frame; returns the per-expectation results and the Data Docs URL."""
+              run_name: str) -> list:
+    """Run the table's suite on the frame; returns the per-expectation results, in the checks'
+    order. The validation result is stored under ``gx_dir``; the Data Docs are built from the
+    stored results by ``build_data_docs`` (once per DAG run, not once per table)."""
     import great_expectations as gx
 
+    parameters = {k: v for c in checks for k, v in c.parameters.items()}
     with _project_lock(gx_dir):
-        return _run_suite(gx, _gx_context(gx_dir), table, checks, frame, gx_dir, run_name)
+        context = _gx_context(gx_dir)
+        for attempt in (1, 2):
+            checkpoint = _checkpoint(gx, context, table, checks, gx_dir, fresh=attempt == 2)
+            try:
+                result = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters,
+                                        run_id=gx.core.run_identifier.RunIdentifier(run_name=run_name))
+                break
+            except (gx.exceptions.ResourceFreshnessAggregateError, gx.exceptions.ResourceFreshnessError):
+                # another process (or another variant of this suite) registered it since: again
+                if attempt == 2:
+                    raise
+    results = [r for run in result.run_results.values() for r in run.results]
+    return sorted(results, key=lambda r: r.expectation_config.meta["check"])
 
 
-def _run_suite(gx, context, table: RawTable, checks: list[Check], frame: pd.DataFrame, gx_dir: str | None,
-               run_name: str) -> tuple[list, str | None]:
-    datasource = context.data_sources.add_or_update_pandas("ugc_landing")
+def _checkpoint(gx, context, table: RawTable, checks: list[Check], gx_dir: str | None, fresh: bool):
+    """The table's checkpoint (data source, suite, validation definition), registered once per
+    process for a suite's content."""
+    import json
+
+    for i, check in enumerate(checks):
+        check.expectation.description = check.rule or check.description
+        check.expectation.meta = {"check": i}
+    content = json.dumps([c.expectation.configuration.to_json_dict() for c in checks], sort_keys=True, default=str)
+    key = (gx_dir or "", table.name, content)
+    if not fresh and key in _CHECKPOINTS:
+        return _CHECKPOINTS[key]
+    try:  # get, not add_or_update: replacing the data source would make every table's checkpoint stale
+        datasource = context.data_sources.get("ugc_landing")
+    except (KeyError, LookupError, ValueError):
+        datasource = context.data_sources.add_pandas("ugc_landing")
     try:
         asset = datasource.get_asset(table.name)
     except (LookupError, ValueError):
@@ -380,25 +428,33 @@ def _run_suite(gx, context, table: RawTable, checks: list[Check], frame: pd.Data
         batch_definition = asset.get_batch_definition("delivery")
     except (KeyError, LookupError, ValueError):
         batch_definition = asset.add_batch_definition_whole_dataframe("delivery")
-    for check in checks:
-        check.expectation.description = check.description
     suite = context.suites.add_or_update(gx.ExpectationSuite(
         name=f"ugc.{table.name}", expectations=[c.expectation for c in checks],
         meta={"source": "generated by ugc_pipeline.validation.build_checks from the adapter"}))
     definition = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=f"ugc.{table.name}", data=batch_definition, suite=suite))
-    actions = [gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")] if gx_dir else []
     checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-        name=f"ugc.{table.name}", validation_definitions=[definition], actions=actions,
-        result_format={"result_format": "COMPLETE", "partial_unexpected_count": 0}))
-    result = checkpoint.run(batch_parameters={"dataframe": frame},
-                            run_id=gx.core.run_identifier.RunIdentifier(run_name=run_name))
-    results = [r for run in result.run_results.values() for r in run.results]
-    docs = None
-    if gx_dir:
-        sites = context.get_docs_sites_urls()
-        docs = sites[0]["site_url"] if sites else None
-    return results, docs
+        name=f"ugc.{table.name}", validation_definitions=[definition], actions=[],
+        result_format={"result_format": "BASIC", "partial_unexpected_count": 0}))
+    _CHECKPOINTS[key] = checkpoint
+    return checkpoint
+
+
+def data_docs_url(gx_dir: str | None) -> str | None:
+    """Where the Data Docs of ``gx_dir`` are (their index page), built or not yet."""
+    if not gx_dir:
+        return None
+    return (Path(gx_dir) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").resolve().as_uri()
+
+
+def build_data_docs(gx_dir: str | None) -> str | None:
+    """Build the GX Data Docs under ``gx_dir`` from every stored validation result (what the
+    DAGs' ``data_docs`` task does once per run, whatever the sources' outcome)."""
+    if not gx_dir:
+        return None
+    with _project_lock(gx_dir):
+        _gx_context(gx_dir).build_data_docs()
+    return data_docs_url(gx_dir)
 
 
 class _Shown:
@@ -429,26 +485,30 @@ def validate_table(source: Source, parsed: ParsedTable, delivery_date: date, tz:
     for note in notes:
         log.warning("%s: %s", table.name, note)
     frame = check_frame(table, arrow, references, checks)
-    results, docs = run_suite(table, checks, frame, gx_dir, run_name)
-    by_description = {c.description: c for c in checks}
+    results = run_suite(table, checks, frame, gx_dir, run_name)
+    docs = data_docs_url(gx_dir)
     shown = _Shown(arrow, frame)
 
     reasons: dict[int, list[str]] = {}
     outcomes = []
     table_failures = []
-    for res in results:
-        description = res.expectation_config.description
-        check = by_description[description]
+    for check, res in zip(checks, results, strict=True):
+        description = check.description
         info = res.result or {}
-        indexes = [int(i) for i in info.get("unexpected_index_list") or []]
-        outcomes.append(Outcome(description, int(info.get("unexpected_count") or 0), bool(res.success)))
-        if not res.success and not indexes and "unexpected_count" not in info:
-            table_failures.append(description)  # a table-level expectation
-        expected = _unexpected(check.expectation, frame)
-        if expected is not None and set(indexes) != set(expected[expected].index):
+        count = int(info.get("unexpected_count") or 0)
+        outcomes.append(Outcome(description, count, bool(res.success)))
+        expected = _unexpected(check.expectation, frame, check.parameters)
+        if expected is None:
+            if not res.success:
+                table_failures.append(description)  # a table-level expectation
+            continue
+        # GX counts the failing records (result format BASIC: it does not list them, which costs
+        # a third of its time); which ones they are is what GX's rule selects on the same frame
+        indexes = [int(i) for i in expected[expected].index]
+        if count != len(indexes):
             # the duplicate decision assumed other failures than GX found: a record could be lost
-            raise RuntimeError(f"{table.name}: GX found other records failing '{description}' than "
-                               "validation._unexpected (on which the duplicate decision rests)")
+            raise RuntimeError(f"{table.name}: GX found {count} records failing '{description}', "
+                               f"validation._unexpected {len(indexes)} (on which the quarantine rests)")
         for idx in indexes:
             text = shown(check, idx)
             reasons.setdefault(idx, []).append(f"{description} ({check.label} {text})" if text is not None

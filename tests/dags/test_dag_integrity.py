@@ -45,8 +45,9 @@ def test_ingest_has_one_pooled_task_per_source(dagbag):
     dag = dagbag.dags["ugc_ingest"]
     ingest_tasks = {t.task_id for t in dag.tasks if t.task_id.startswith("ingest_")}
     assert ingest_tasks == {f"ingest_{name}" for name in SOURCES}
-    for task in dag.tasks:  # every task writes the warehouse, so every task takes the pool
-        assert task.pool == WAREHOUSE_POOL  # (no pull task here: UGC_PULL_SOURCES is not set)
+    for task in dag.tasks:  # every task that writes the warehouse takes the pool
+        if task.task_id != "data_docs":  # (no pull task here: UGC_PULL_SOURCES is not set)
+            assert task.pool == WAREHOUSE_POOL, task.task_id
     publish = dag.get_task("publish_staging")
     assert publish.upstream_task_ids == ingest_tasks  # staging waits for every source
     # the business snapshots load before the sources checked against them
@@ -54,6 +55,9 @@ def test_ingest_has_one_pooled_task_per_source(dagbag):
         f"ingest_{n}" for n, s in SOURCES.items() if s.is_reference}
     assert dag.get_task("ingest_products").upstream_task_ids == set()
     assert [a.uri for a in publish.outlets] == ["ugc://warehouse/staging"]
+    docs = dag.get_task("data_docs")  # GX Data Docs once per run, failed sources included
+    assert docs.upstream_task_ids == ingest_tasks and docs.trigger_rule == "all_done"
+    assert docs.pool != WAREHOUSE_POOL
     assert all([a.uri for a in dag.get_task(t).outlets] == ["ugc://warehouse/raw"] for t in ingest_tasks)
 
 

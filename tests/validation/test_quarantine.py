@@ -42,6 +42,7 @@ from corpus import (
     yotpo_review,
 )
 from ugc_pipeline.sources import SOURCES
+from ugc_pipeline.validation import build_data_docs
 
 
 def applicable_record_kinds(source_name: str) -> set[str]:
@@ -161,9 +162,11 @@ def test_data_docs_are_written_under_gx_dir(business_env, tmp_path):
                                                                  yotpo_review(487000403, score=0)]}})
 
     result = env.ingest("yotpo_reviews", DAY)
+    url = build_data_docs(str(gx_dir))  # what the DAGs' data_docs task does after the sources
 
     assert result.records_rejected == 1
     [index] = [p for p in gx_dir.rglob("index.html") if "local_site" in p.parts]
+    assert url == index.resolve().as_uri()
     assert "ugc.yotpo_reviews" in index.read_text(encoding="utf-8")
     assert any(Path(p).suffix == ".json" for p in gx_dir.rglob("*") if "expectations" in Path(p).parts)
 
