@@ -21,8 +21,8 @@ install: .venv/.synced
 demo: install  ## sample exports -> Airflow DAG runs -> DuckDB marts -> KPI summary
 	.venv/bin/ugc-pipeline demo
 
-test: install  ## the whole test suite (what CI runs)
-	.venv/bin/pytest
+test: install  ## the whole test suite (what CI runs), one pytest-xdist worker per core
+	.venv/bin/pytest -n auto --dist loadgroup
 
 lint: install
 	.venv/bin/ruff check .

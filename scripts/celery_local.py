@@ -17,6 +17,12 @@ Body of ``scripts/celery-local`` (see that file and docs/DEPLOYING.md). In short
 7. stops every process it started (whole process groups), drops both databases, deletes its
    Redis keys and its temporary folder — also on failure, timeout or Ctrl-C.
 
+With ``--executor local`` it is the scheduler benchmark of docs/BENCHMARKS.md instead: the
+LocalExecutor (no Celery worker, no Redis) on the embedded default warehouse (a DuckDB file in
+the run's folder, a 1-slot ``ugc_warehouse`` pool), as ``make airflow-ui`` runs it; the report
+adds the seconds from the trigger to the end of the ``ugc_marts`` run, and each task's queue wait
+and duration.
+
 Exit status: 0 when both runs succeeded, 1 when a run failed or timed out, 2 on bad arguments,
 3 when PostgreSQL or Redis does not answer.
 
@@ -268,6 +274,7 @@ class Options:
     timeout: float
     report: Path | None
     keep: bool
+    executor: str = "celery"
 
 
 class CeleryLocal:
@@ -292,6 +299,8 @@ class CeleryLocal:
         except Exception as exc:
             raise ServiceUnavailable(f"PostgreSQL at {self.opts.pg.host}:{self.opts.pg.port} does not answer: "
                                      f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}") from None
+        if self.opts.executor == "local":
+            return
         try:
             redis_client(self.opts.redis_url).ping()
         except Exception as exc:
@@ -299,11 +308,13 @@ class CeleryLocal:
 
     def prepare(self) -> None:
         pg = self.opts.pg
-        for name in (self.meta_db, *(() if self.opts.warehouse_url else (self.warehouse_db,))):
+        local = self.opts.executor == "local"
+        for name in (self.meta_db, *(() if self.opts.warehouse_url or local else (self.warehouse_db,))):
             pg.create_database(name)
             self.created_dbs.append(name)
         say(f"created throwaway databases {', '.join(self.created_dbs)} on {pg.host}:{pg.port}")
-        warehouse_url = self.opts.warehouse_url or pg.url(self.warehouse_db, driver="psycopg")
+        warehouse_url = self.opts.warehouse_url or (
+            f"duckdb:///{self.run_dir / 'warehouse.duckdb'}" if local else pg.url(self.warehouse_db, driver="psycopg"))
         landing = self.opts.landing
         day = self.opts.day
         if landing is None:
@@ -340,7 +351,9 @@ class CeleryLocal:
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_DIR / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor" if self.opts.executor == "local" else "CeleryExecutor",
+            "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            "AIRFLOW__OPENLINEAGE__NAMESPACE": "ugc_pipeline",
             "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{LOOPBACK}:{self.api_port}/execution/",
             "AIRFLOW__API__HOST": LOOPBACK,
@@ -388,7 +401,8 @@ class CeleryLocal:
                                             "--port", str(self.api_port), "--workers", "1"], self.env)
         self.processes.start("scheduler", [bin_airflow, "scheduler", "--skip-serve-logs"], self.env)
         self.processes.start("dag-processor", [bin_airflow, "dag-processor"], self.env)
-        self.worker_names = [f"ugc-worker-{n}" for n in range(1, self.opts.workers + 1)]
+        self.worker_names = [] if self.opts.executor == "local" else [
+            f"ugc-worker-{n}" for n in range(1, self.opts.workers + 1)]
         for name in self.worker_names:
             env = dict(self.env)
             env[WORKER_NAME_ENV] = name
@@ -401,7 +415,8 @@ class CeleryLocal:
         self._wait_for_api_server()
         self._wait_for_workers()
         say(f"stack up ({time.monotonic() - t0:.0f}s with the migration): api-server on {LOOPBACK}:{self.api_port}, "
-            f"scheduler, dag-processor, {len(self.worker_names)} Celery workers on queue {self.queue}")
+            f"scheduler, dag-processor, " + (f"{len(self.worker_names)} Celery workers on queue {self.queue}"
+                                              if self.worker_names else "LocalExecutor"))
 
     def _wait_for_api_server(self) -> None:
         import urllib.request
@@ -489,7 +504,7 @@ class CeleryLocal:
 
     # -- what happened ---------------------------------------------------------------------------
     def task_table(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        rows = self.meta("select task_id, state, hostname, queue, pool, try_number, start_date, end_date "
+        rows = self.meta("select task_id, state, hostname, queue, pool, try_number, queued_dttm, start_date, end_date "
                          "from task_instance where dag_id = %(d)s and run_id = %(r)s order by start_date nulls last, "
                          "task_id", {"d": dag_id, "r": run_id})
         return [{"dag_id": dag_id, **r} for r in rows]
@@ -500,12 +515,14 @@ class CeleryLocal:
             tasks += self.task_table("ugc_marts", marts_run["run_id"])
         t0 = min((t["start_date"] for t in tasks if t["start_date"]), default=None)
         print()
-        print(f"{'task':<42} {'worker':<14} {'state':<10} {'try':>3} {'start':>7} {'took':>6}")
+        print(f"{'task':<42} {'worker':<14} {'state':<10} {'try':>3} {'start':>7} {'waited':>6} {'took':>6}")
         for t in tasks:
             start = f"+{(t['start_date'] - t0).total_seconds():.1f}s" if t["start_date"] and t0 else "-"
             took = f"{(t['end_date'] - t['start_date']).total_seconds():.1f}s" if t["start_date"] and t["end_date"] else "-"
+            waited = (f"{(t['start_date'] - t['queued_dttm']).total_seconds():.1f}s"
+                      if t["start_date"] and t.get("queued_dttm") else "-")
             print(f"{t['dag_id'] + '.' + t['task_id']:<42} {t['hostname'] or '-':<14} {t['state'] or '-':<10} "
-                  f"{t['try_number']:>3} {start:>7} {took:>6}")
+                  f"{t['try_number']:>3} {start:>7} {waited:>6} {took:>6}")
         ingest = [t for t in tasks if t["dag_id"] == "ugc_ingest" and t["task_id"].startswith("ingest_")]
         by_worker: dict[str, int] = {}
         for t in ingest:
@@ -565,9 +582,20 @@ class CeleryLocal:
                 raise RunFailed(f"ugc_ingest {ingest_run['state']}, ugc_marts "
                                 f"{marts_run['state'] if marts_run else 'not run'}")
             self.inspect_warehouse()
+            self.report["trigger_to_marts_s"] = round((marts_run["end_date"] - triggered_at).total_seconds(), 1)
+            self.report["ingest_run_s"] = round((ingest_run["end_date"] - triggered_at).total_seconds(), 1)
+            self.report["marts_run_s"] = round((marts_run["end_date"] - marts_run["queued_at"]).total_seconds(), 1)
+            tasks = [t for t in self.report.get("tasks", []) if t.get("start_date") and t.get("end_date")]
+            self.report["task_seconds_total"] = round(sum(
+                (datetime.fromisoformat(t["end_date"]) - datetime.fromisoformat(t["start_date"])).total_seconds()
+                for t in tasks), 1)
+            say(f"trigger to rebuilt marts: {self.report['trigger_to_marts_s']}s (ugc_ingest "
+                f"{self.report['ingest_run_s']}s, ugc_marts {self.report['marts_run_s']}s from its queueing; "
+                f"{len(tasks)} tasks, {self.report['task_seconds_total']}s of task time)")
             self.report["ok"] = True
-            say(f"OK: ugc_ingest and ugc_marts succeeded on {len(self.worker_names)} Celery workers "
-                f"({time.monotonic() - started:.0f}s)")
+            say("OK: ugc_ingest and ugc_marts succeeded on " + (
+                f"{len(self.worker_names)} Celery workers" if self.worker_names else "the LocalExecutor")
+                + f" ({time.monotonic() - started:.0f}s)")
             return EXIT_OK
         except ServiceUnavailable as exc:
             self.report["error"] = str(exc)
@@ -604,8 +632,9 @@ class CeleryLocal:
             if self.created_dbs:
                 say(f"dropped databases {', '.join(self.created_dbs)}")
             try:
-                removed = redis_cleanup(self.opts.redis_url, self.token)
-                say(f"removed {removed} Redis key(s)/binding(s) of queue {self.queue}")
+                if self.opts.executor != "local":
+                    removed = redis_cleanup(self.opts.redis_url, self.token)
+                    say(f"removed {removed} Redis key(s)/binding(s) of queue {self.queue}")
             except Exception as exc:
                 say(f"WARNING: could not clean Redis: {exc}")
             if self.opts.keep:
@@ -681,10 +710,15 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--timeout", type=float, default=900, help="give up after this many seconds (default 900)")
     parser.add_argument("--report", type=Path, help="write a JSON report of the run to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, AIRFLOW_HOME)")
+    parser.add_argument("--executor", choices=("celery", "local"), default="celery",
+                        help="local: the LocalExecutor on a DuckDB warehouse with a 1-slot pool, as `make airflow-ui` "
+                             "runs it (the scheduler benchmark: trigger to rebuilt marts, per-task times)")
     args = parser.parse_args(argv)
+    if args.executor == "local":
+        args.pool_slots = 1  # DuckDB: one writing process
     if args.workers < 1 or args.concurrency < 1 or args.pool_slots < 1:
         parser.error("--workers, --concurrency and --pool-slots must be at least 1")
-    if args.warehouse_url and not args.warehouse_url.startswith("postgresql"):
+    if args.warehouse_url and not args.warehouse_url.startswith("postgresql") and args.executor != "local":
         parser.error("--warehouse-url must be a PostgreSQL URL: DuckDB allows one writing process, "
                      "and Celery workers are several processes")
     for host in (args.pg_host, args.redis_url):
@@ -693,7 +727,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     return Options(day=args.day, landing=args.landing, warehouse_url=args.warehouse_url, workers=args.workers,
                    concurrency=args.concurrency, pool_slots=args.pool_slots, timezone=args.timezone,
                    pg=Postgres(args.pg_host, args.pg_port, args.pg_user), redis_url=args.redis_url,
-                   timeout=args.timeout, report=args.report, keep=args.keep)
+                   timeout=args.timeout, report=args.report, keep=args.keep, executor=args.executor)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -147,18 +147,11 @@ def _outcome(run, **extra) -> dict:
 def build_once(settings) -> dict:
     """The ``dbt_build`` task: one ``dbt build`` of the project (then its docs), the outcome of
     every node for the node tasks. Raises only when dbt could not run at all."""
-    from ugc_pipeline import transform, warehouse
+    from ugc_pipeline import transform
 
-    engine = warehouse.create_warehouse_engine(settings.warehouse_url)
-    warehouse.ensure_warehouse(engine)
-    engine.dispose()
-    run = transform.run_dbt(settings.warehouse_url, ["build"], timezone=settings.timezone,
-                            dbt_dir=settings.dbt_dir or None, raise_on_failure=False)
+    run = transform.build_project(settings, raise_on_failure=False)
     if "dbt" in run.nodes:  # dbt stopped before any node (project, profile, connection)
         raise transform.DbtError(f"dbt build failed: {run.nodes['dbt'][2]}")
-    if settings.dbt_dir:
-        transform.run_dbt(settings.warehouse_url, ["docs", "generate", "--no-compile", "--static"],
-                          timezone=settings.timezone, dbt_dir=settings.dbt_dir, raise_on_failure=False)
     failed = run.failed()
     log.info("dbt build in %.1fs: %d nodes, %d failed or skipped%s", run.seconds, len(run.nodes), len(failed),
              "".join(f"\n  {line}" for line in failed))
@@ -180,8 +173,9 @@ def node_outcome(outcome: dict, unique_id: str) -> tuple[bool, list[str]]:
     tests on it alone (a test on two models is its own task)."""
     nodes = outcome["nodes"]
     if unique_id not in nodes:
-        # not in the build: a platform disabled by the settings (ugc_<source>_enabled)
-        return bool(nodes), [f"{unique_id}: not part of this build (disabled)"]
+        # not in the build: a view whose definition did not change since the last build (a slim
+        # build, see transform.build_project), or a platform disabled by the settings
+        return bool(nodes), [f"{unique_id}: not built again in this run (an unchanged view, or disabled)"]
     mine = [unique_id]
     if not unique_id.startswith("test."):
         mine += sorted(uid for uid, node in nodes.items() if uid.startswith("test.") and node["parents"] == [unique_id])

@@ -234,22 +234,89 @@ def _release_duckdb() -> None:
                 manager._ENV = None
 
 
-def build_marts(settings, select: Sequence[str] = ()) -> dict[str, int]:
-    """``dbt build`` of the project (views, marts and their tests) on the settings' warehouse,
-    then ``dbt docs generate`` when ``settings.dbt_dir`` keeps the artifacts. Returns the rows of
-    each mart."""
+def build_project(settings, raise_on_failure: bool = True, project_dir: Path = DBT_PROJECT_DIR) -> DbtRun:
+    """The marts run's dbt work on the settings' warehouse: ``dbt build`` (views, incremental
+    marts, every dbt test), then ``dbt docs generate`` when ``settings.dbt_dir`` keeps the
+    artifacts.
+
+    With a kept ``dbt_dir``, the build after a successful one is *slim*: the views are built again
+    only when their definition changed since (dbt's ``state:modified`` against the manifest of
+    the last successful build on this warehouse, kept under ``dbt_dir/state/``), while every mart
+    and every test runs as always. A view that is missing from the warehouse, or another
+    warehouse, variables or dbt version, gives a full build."""
     from ugc_pipeline import warehouse
 
     engine = warehouse.create_warehouse_engine(settings.warehouse_url)
     warehouse.ensure_warehouse(engine)
     engine.dispose()
-    args = ["build", *(["--select", *select] if select else [])]
-    run = run_dbt(settings.warehouse_url, args, timezone=settings.timezone, dbt_dir=settings.dbt_dir or None)
-    if settings.dbt_dir:
+    state = _state_dir(settings)
+    args = ["build"]
+    if state is not None and _views_current(settings.warehouse_url, state):
+        args += ["--select", "state:modified+", "config.materialized:incremental", "resource_type:test",
+                 "--state", str(state)]
+    run = run_dbt(settings.warehouse_url, args, timezone=settings.timezone, dbt_dir=settings.dbt_dir or None,
+                  raise_on_failure=False, project_dir=project_dir)
+    if len(args) > 1 and "dbt" in run.nodes:  # the saved state could not be used: a full build
+        log.warning("slim dbt build failed before any model (%s): full build", run.nodes["dbt"][2])
+        run = run_dbt(settings.warehouse_url, ["build"], timezone=settings.timezone,
+                      dbt_dir=settings.dbt_dir or None, raise_on_failure=False, project_dir=project_dir)
+    if run.success and state is not None:
+        state.mkdir(parents=True, exist_ok=True)
+        manifest = Path(settings.dbt_dir).expanduser().resolve() / "target" / "manifest.json"
+        shutil.copyfile(manifest, state / "manifest.json.tmp")
+        os.replace(state / "manifest.json.tmp", state / "manifest.json")
+    if not run.success and raise_on_failure:
+        raise DbtError(f"dbt {run.command} failed: " + "; ".join(run.failed() or ["see the dbt log"]))
+    if settings.dbt_dir and "dbt" not in run.nodes:
         run_dbt(settings.warehouse_url, ["docs", "generate", "--no-compile", "--static"], timezone=settings.timezone,
-                dbt_dir=settings.dbt_dir)
+                dbt_dir=settings.dbt_dir, raise_on_failure=raise_on_failure, project_dir=project_dir)
+    return run
+
+
+def _state_dir(settings) -> Path | None:
+    """Where the manifest of the last successful build on this warehouse is kept (None: no
+    ``dbt_dir``). One folder per warehouse, variables and dbt version."""
+    if not settings.dbt_dir:
+        return None
+    import hashlib
+
+    from dbt.version import __version__ as dbt_version
+
+    target, _ = profile_for(settings.warehouse_url)
+    where = target.get("path") if target["type"] == "duckdb" else [target.get("host"), target.get("port"),
+                                                                    target.get("dbname")]
+    key = json.dumps([target["type"], where, dbt_vars(settings.timezone), dbt_version], sort_keys=True, default=str)
+    return Path(settings.dbt_dir).expanduser().resolve() / "state" / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _views_current(url: str, state: Path) -> bool:
+    """Whether a slim build may skip the unchanged views: a saved manifest, whose every view
+    exists in the warehouse."""
+    manifest = state / "manifest.json"
+    if not manifest.exists():
+        return False
+    from sqlalchemy import text
+
+    from ugc_pipeline import warehouse
+
+    nodes = json.loads(manifest.read_text(encoding="utf-8")).get("nodes", {}).values()
+    views = {(n["schema"], n.get("alias") or n["name"]) for n in nodes
+             if n.get("resource_type") == "model" and n.get("config", {}).get("materialized") == "view"}
+    engine = warehouse.create_warehouse_engine(url)
+    try:
+        with engine.connect() as conn:
+            present = set(conn.execute(text(
+                "select table_schema, table_name from information_schema.tables where table_type = 'VIEW'")).all())
+    finally:
+        engine.dispose()
+    return bool(views) and views <= {tuple(row) for row in present}
+
+
+def build_marts(settings) -> dict[str, int]:
+    """The marts step (``build_project``); returns the rows of each mart."""
+    run = build_project(settings)
     counts = mart_counts(settings.warehouse_url)
-    log.info("dbt build in %.1fs (%d nodes): %s", run.seconds, len(run.nodes),
+    log.info("dbt %s in %.1fs (%d nodes): %s", run.command, run.seconds, len(run.nodes),
              ", ".join(f"{k}={v}" for k, v in counts.items()))
     return counts
 
