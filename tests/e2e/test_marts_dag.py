@@ -25,16 +25,22 @@ def _task_states(dag_run) -> dict[str, tuple[str, int]]:
     return {ti.task_id: (str(ti.state), ti.try_number) for ti in dag_run.get_task_instances()}
 
 
-def test_a_failed_model_fails_its_task_keeps_the_marts_and_its_retry_rebuilds_it(
-        airflow_runner, direct_runs, tmp_path):
-    reference = direct_runs["forward"]
-    run = copy_run(reference, tmp_path, "marts_dag")
+def _with_a_duplicated_campaign(airflow_runner, reference, tmp_path, label: str):
+    """A copy of the reference warehouse whose raw layer fails a dbt test, set up for the DAGs;
+    (the copy, its mart tables, their rows before the marts run)."""
+    run = copy_run(reference, tmp_path, label)
     marts = mart_tables(run)
-    expected = snapshot(reference, marts)
+    before = snapshot(run, marts)
     with run.engine.begin() as conn:
         conn.execute(text(DUPLICATE_CAMPAIGN))
     airflow_runner.export_settings(run.settings)
     airflow_runner.ensure_pool(run.settings)
+    return run, marts, before
+
+
+def test_a_failed_model_fails_its_task_keeps_the_marts_and_its_retry_rebuilds_it(
+        airflow_runner, direct_runs, tmp_path):
+    run, marts, expected = _with_a_duplicated_campaign(airflow_runner, direct_runs["forward"], tmp_path, "marts_dag")
     dag = airflow_runner.load_dags()["ugc_marts"]
     for task in dag.tasks:
         task.retries = 0
@@ -68,13 +74,8 @@ def test_a_failed_model_fails_its_task_keeps_the_marts_and_its_retry_rebuilds_it
 
 
 def test_a_model_that_fails_again_fails_its_task_and_nothing_downstream_runs(airflow_runner, direct_runs, tmp_path):
-    run = copy_run(direct_runs["forward"], tmp_path, "marts_dag_fails")
-    marts = mart_tables(run)
-    before = snapshot(run, marts)
-    with run.engine.begin() as conn:
-        conn.execute(text(DUPLICATE_CAMPAIGN))
-    airflow_runner.export_settings(run.settings)
-    airflow_runner.ensure_pool(run.settings)
+    run, marts, before = _with_a_duplicated_campaign(airflow_runner, direct_runs["forward"], tmp_path,
+                                                     "marts_dag_fails")
 
     assert airflow_runner.run_marts_once(progress=lambda _m: None) == "failed"
 
