@@ -11,8 +11,10 @@ it into the warehouse's **raw** layer; D is the run's data interval day in `UGC_
   transaction, and writes one row to `audit.pipeline_runs`.
 - The business snapshots (products, stores, ambassadors, campaigns) load first: the other
   sources' SKUs, locations, campaigns and ambassadors are checked against them.
-- Tasks that write the warehouse take a slot of the `ugc_warehouse` pool (1 slot for DuckDB,
-  which allows a single writer; raise it for PostgreSQL).
+- The source tasks run side by side: each parses and validates its delivery without touching
+  the warehouse and holds it only for short reads and the one transaction that writes the day.
+  On DuckDB, which allows a single writer, a task that finds the file taken waits for it
+  (`UGC_LOCK_WAIT_SECONDS`); PostgreSQL takes the writes concurrently.
 - `publish_staging` emits the **staging** asset once every source succeeded; the `ugc_marts` DAG
   is scheduled on it. The staging and intermediate layers are dbt views (built by `ugc_marts`)
   that read the raw layer as it is: once a day's sources are loaded, they show it.
@@ -58,7 +60,7 @@ PULLED = pull_sources_from_env()  # the environment decides the DAG's shape (no 
     tags=["ugc", "ingest", "raw"],
 )
 def ugc_ingest():
-    @task(pool=WAREHOUSE_POOL, outlets=[RAW])
+    @task(outlets=[RAW])
     def ingest(source: str, **context) -> dict:
         """Load one source's delivery of the day into the raw layer."""
         from ugc_pipeline.airflow_support import run_ingest_task

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -58,7 +59,7 @@ def profile_for(url: str) -> tuple[dict, dict[str, str]]:
         database = parsed.database or ":memory:"
         path = database if database == ":memory:" else str(Path(database).expanduser().resolve())
         return {"type": "duckdb", "path": path, "schema": "main", "threads": DUCKDB_THREADS,
-                "settings": {"TimeZone": "UTC"}}, {}
+                "settings": {"TimeZone": "UTC"}, "retries": {"connect_attempts": _duckdb_connect_attempts()}}, {}
     if backend in ("postgresql", "postgres"):
         target = {"type": "postgres", "host": parsed.host or "localhost", "port": parsed.port or 5432,
                   "user": parsed.username or "", "dbname": parsed.database or "", "schema": "public",
@@ -71,6 +72,15 @@ def profile_for(url: str) -> tuple[dict, dict[str, str]]:
         password = parsed.password or parsed.query.get("password") or ""
         return target, {PASSWORD_ENV: str(password)}
     raise ValueError(f"no dbt adapter for a {backend} warehouse (DuckDB and PostgreSQL are supported)")
+
+
+def _duckdb_connect_attempts() -> int:
+    """dbt-duckdb's attempts at opening a DuckDB file another process holds (an ingest task
+    writing its day): it sleeps 1, 2, 4, ... s between them, so this many attempts wait about
+    ``UGC_LOCK_WAIT_SECONDS``, as the pipeline's own connections do."""
+    from ugc_pipeline.warehouse import lock_wait_seconds
+
+    return max(1, math.ceil(math.log2(lock_wait_seconds() + 1)))
 
 
 def write_profiles(directory: Path, url: str) -> dict[str, str]:

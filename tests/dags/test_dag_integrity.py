@@ -41,13 +41,14 @@ def test_dag_has_docs_tags_owner_and_retries(dagbag, dag_id):
     assert dag.max_active_runs == 1
 
 
-def test_ingest_has_one_pooled_task_per_source(dagbag):
+def test_ingest_has_one_task_per_source_outside_the_pool(dagbag):
     dag = dagbag.dags["ugc_ingest"]
     ingest_tasks = {t.task_id for t in dag.tasks if t.task_id.startswith("ingest_")}
     assert ingest_tasks == {f"ingest_{name}" for name in SOURCES}
-    for task in dag.tasks:  # every task that writes the warehouse takes the pool
-        if task.task_id != "data_docs":  # (no pull task here: UGC_PULL_SOURCES is not set)
-            assert task.pool == WAREHOUSE_POOL, task.task_id
+    # the sources parse and validate side by side: only their short warehouse sessions queue,
+    # on DuckDB's file lock (tests/ops), not the whole task on the pool
+    assert all(dag.get_task(t).pool != WAREHOUSE_POOL for t in ingest_tasks)
+    assert dag.get_task("publish_staging").pool == WAREHOUSE_POOL
     publish = dag.get_task("publish_staging")
     assert publish.upstream_task_ids == ingest_tasks  # staging waits for every source
     # the business snapshots load before the sources checked against them

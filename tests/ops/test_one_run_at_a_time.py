@@ -7,8 +7,11 @@ wait for it instead of failing the task."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import re
 import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date
 
 import duckdb
 import pytest
@@ -139,3 +142,58 @@ def test_a_task_that_cannot_open_the_duckdb_file_fails_its_day_without_retry_wai
     assert f"stopping: the DuckDB warehouse {wh} is locked by PID {holder.pid}" in out
     assert "0/2 day(s) succeeded" in out and "not run: 1 day(s), 2025-05-06 to 2025-05-06" in out
     assert "No tasks to run" not in out and "up_for_retry" not in out.lower() and "[2/2]" not in out
+
+
+def _raw_rows(path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(path), read_only=True) as conn:
+        tables = [t for (t,) in conn.sql("select table_name from duckdb_tables() where schema_name = 'raw' "
+                                         "order by table_name").fetchall()]
+        return {t: conn.sql(f"select * exclude (run_id, loaded_at) from raw.{t} order by all").fetchall()
+                for t in tables}
+
+
+def test_source_tasks_load_side_by_side_into_one_duckdb_file(ops_landing, tmp_path):
+    """The ingest tasks take no pool slot: several sources' loads run at once as separate
+    processes on one DuckDB file, each waiting for the file only while another writes; every one
+    succeeds and raw holds exactly what loading them one after another gives."""
+    from ugc_pipeline.pipeline import ingest_source
+    from ugc_pipeline.settings import Settings
+    from ugc_pipeline.sources import SOURCES
+
+    day = date.fromisoformat(DAY)
+    others = [n for n, s in SOURCES.items() if not s.is_reference]
+    loaded = {}
+    for name, parallel in (("one_by_one", False), ("side_by_side", True)):
+        wh = tmp_path / f"{name}.duckdb"
+        settings = Settings(landing_uri=str(ops_landing), warehouse_url=f"duckdb:///{wh}", timezone="Europe/Paris")
+        for ref in (n for n, s in SOURCES.items() if s.is_reference):
+            ingest_source(ref, day, settings, "refs")
+        if parallel:  # forked, as Airflow starts its task processes (GX already imported)
+            import great_expectations  # noqa: F401
+
+            with ProcessPoolExecutor(len(others), mp_context=multiprocessing.get_context("fork")) as pool:
+                statuses = [r.status for r in pool.map(ingest_source, others, [day] * len(others),
+                                                       [settings] * len(others), ["day"] * len(others))]
+            assert set(statuses) <= {"success", "no_delivery"} and "success" in statuses
+        else:
+            for source in others:
+                ingest_source(source, day, settings, "day")
+        loaded[name] = _raw_rows(wh)
+    assert loaded["side_by_side"] == loaded["one_by_one"]
+    assert sum(len(rows) for rows in loaded["one_by_one"].values()) > 0
+
+
+def test_the_dbt_build_waits_for_a_duckdb_file_another_process_holds(tmp_path, monkeypatch):
+    """dbt-duckdb opens the warehouse once for the whole build: when an ingest task is writing at
+    that moment, the build waits for the file (its connect retries) instead of failing."""
+    from ugc_pipeline import transform
+
+    wh = tmp_path / "wh.duckdb"
+    monkeypatch.setenv("UGC_LOCK_WAIT_SECONDS", "60")
+    url = f"duckdb:///{wh}"
+    warehouse.ensure_warehouse(warehouse.create_warehouse_engine(url))
+    transform.run_dbt(url, ["build"], timezone="Europe/Paris")  # dbt imported and the project parsed
+    with hold_duckdb(wh, seconds=2.5):  # taken before dbt opens the file
+        run = transform.run_dbt(url, ["build"], timezone="Europe/Paris", raise_on_failure=False)
+    assert run.success, run.failed()
+    assert run.nodes["model.ugc_kpi.ugc_daily"][0] == "success"
