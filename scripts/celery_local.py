@@ -275,6 +275,7 @@ class Options:
     report: Path | None
     keep: bool
     executor: str = "celery"
+    preload: bool = True
 
 
 class CeleryLocal:
@@ -374,6 +375,11 @@ class CeleryLocal:
             # (each worker gets a folder of its own below, as each worker container has its own disk)
             "UGC_GX_DIR": str(self.run_dir / "gx"),
         })
+        if self.opts.executor == "local" and self.opts.preload:
+            # the executor's workers start from a fork server that imported what the tasks need
+            # (ugc_pipeline.task_preload): each task inherits GX, pandas, DuckDB, dbt, Cosmos
+            env["AIRFLOW__SCHEDULER__MP_START_METHOD"] = "forkserver"
+            env["AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD"] = "ugc_pipeline.task_preload"
         return env
 
     def airflow(self, *args: str, timeout: float = 300, env: dict[str, str] | None = None) -> str:
@@ -514,15 +520,18 @@ class CeleryLocal:
         if marts_run:
             tasks += self.task_table("ugc_marts", marts_run["run_id"])
         t0 = min((t["start_date"] for t in tasks if t["start_date"]), default=None)
+        self._data_work(tasks, ingest_run["run_id"], marts_run)
         print()
-        print(f"{'task':<42} {'worker':<14} {'state':<10} {'try':>3} {'start':>7} {'waited':>6} {'took':>6}")
+        print(f"{'task':<42} {'worker':<14} {'state':<10} {'try':>3} {'start':>7} {'waited':>6} {'took':>6} "
+              f"{'work':>6}")
         for t in tasks:
             start = f"+{(t['start_date'] - t0).total_seconds():.1f}s" if t["start_date"] and t0 else "-"
             took = f"{(t['end_date'] - t['start_date']).total_seconds():.1f}s" if t["start_date"] and t["end_date"] else "-"
             waited = (f"{(t['start_date'] - t['queued_dttm']).total_seconds():.1f}s"
                       if t["start_date"] and t.get("queued_dttm") else "-")
             print(f"{t['dag_id'] + '.' + t['task_id']:<42} {t['hostname'] or '-':<14} {t['state'] or '-':<10} "
-                  f"{t['try_number']:>3} {start:>7} {waited:>6} {took:>6}")
+                  f"{t['try_number']:>3} {start:>7} {waited:>6} {took:>6} "
+                  f"{(str(t['work_s']) + 's') if t.get('work_s') else '-':>6}")
         ingest = [t for t in tasks if t["dag_id"] == "ugc_ingest" and t["task_id"].startswith("ingest_")]
         by_worker: dict[str, int] = {}
         for t in ingest:
@@ -536,6 +545,44 @@ class CeleryLocal:
             tasks=[{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in t.items()} for t in tasks],
             source_tasks_per_worker=by_worker, max_parallel_source_tasks=overlap,
             workers=self.worker_names)
+
+    def _data_work(self, tasks: list[dict[str, Any]], ingest_run_id: str, marts_run: dict | None) -> None:
+        """Each task's time apart from Airflow's own: the seconds the pipeline itself measured
+        (a source's ``audit.pipeline_runs.seconds``: parse, validate, load; ``dbt_build``'s dbt
+        command from its XCom; the model and other tasks do no data work worth timing), the rest
+        being the task process's start-up (fork, DAG parse, imports, API calls) and its end."""
+        from ugc_pipeline import warehouse
+
+        work: dict[tuple[str, str], float] = {}
+        engine = warehouse.create_warehouse_engine(self.warehouse_url)
+        try:
+            runs = warehouse.query_frame(engine, "select source, seconds from audit.pipeline_runs where run_id = :r",
+                                         {"r": ingest_run_id})
+        finally:
+            engine.dispose()
+        for r in runs.itertuples():
+            work[("ugc_ingest", f"ingest_{r.source}")] = float(r.seconds or 0)
+        if marts_run:
+            for row in self.meta("select value from xcom where dag_id = 'ugc_marts' and task_id = 'dbt_build' "
+                                 "and run_id = %(r)s and key = 'return_value'", {"r": marts_run["run_id"]}):
+                value = row["value"] if isinstance(row["value"], dict) else json.loads(row["value"])
+                work[("ugc_marts", "dbt_build")] = float(value.get("seconds") or 0)
+        overheads = []
+        for t in tasks:
+            if not (t["start_date"] and t["end_date"]):
+                continue
+            took = (t["end_date"] - t["start_date"]).total_seconds()
+            t["work_s"] = round(work.get((t["dag_id"], t["task_id"]), 0.0), 2)
+            t["airflow_s"] = round(took - t["work_s"], 2)
+            overheads.append(t["airflow_s"])
+        if overheads:
+            overheads.sort()
+            self.report["airflow_per_task_s"] = {"median": overheads[len(overheads) // 2], "max": overheads[-1],
+                                                 "total": round(sum(overheads), 1)}
+            self.report["data_work_s"] = round(sum(work.values()), 1)
+            say(f"task time apart from the data work (Airflow start-up and end of each task process): median "
+                f"{overheads[len(overheads) // 2]:.1f}s, max {overheads[-1]:.1f}s, {sum(overheads):.1f}s over "
+                f"{len(overheads)} tasks; data work {sum(work.values()):.1f}s")
 
     def inspect_warehouse(self) -> None:
         from ugc_pipeline import catalog, warehouse
@@ -713,6 +760,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--executor", choices=("celery", "local"), default="celery",
                         help="local: the LocalExecutor on a DuckDB warehouse with a 1-slot pool, as `make airflow-ui` "
                              "runs it (the scheduler benchmark: trigger to rebuilt marts, per-task times)")
+    parser.add_argument("--no-preload", dest="preload", action="store_false",
+                        help="local: start the executor's workers without the fork server that preloads "
+                             "ugc_pipeline.task_preload (to measure what it saves)")
     args = parser.parse_args(argv)
     if args.executor == "local":
         args.pool_slots = 1  # DuckDB: one writing process
@@ -727,7 +777,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
     return Options(day=args.day, landing=args.landing, warehouse_url=args.warehouse_url, workers=args.workers,
                    concurrency=args.concurrency, pool_slots=args.pool_slots, timezone=args.timezone,
                    pg=Postgres(args.pg_host, args.pg_port, args.pg_user), redis_url=args.redis_url,
-                   timeout=args.timeout, report=args.report, keep=args.keep, executor=args.executor)
+                   timeout=args.timeout, report=args.report, keep=args.keep, executor=args.executor,
+                   preload=args.preload)
 
 
 def main(argv: list[str] | None = None) -> int:
