@@ -31,6 +31,10 @@ it into the warehouse's **raw** layer; D is the run's data interval day in `UGC_
   into the landing zone by something else and have no pull task.
 - Reprocess a day: trigger with the `delivery_date` param (YYYY-MM-DD). A manual run without a
   logical date and without the param processes the last complete day.
+- Backfill a range in one run: `delivery_date` and `through_date`. Each source task loads the
+  days one after another, in order (each day its own transaction and run record; a broken day
+  fails the task at the end without stopping the others), and the marts build once at the end.
+  Same as `ugc-pipeline backfill --start D --end D`.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ PULLED = pull_sources_from_env()  # the environment decides the DAG's shape (no 
     default_args={"owner": "data-engineering", "retries": 2, "retry_delay": pendulum.duration(minutes=5)},
     params={"delivery_date": Param(None, type=["null", "string"], format="date",
                                    description="Process this delivery day instead of the run's day."),
+            "through_date": Param(None, type=["null", "string"], format="date",
+                                  description="With delivery_date: process every day up to this one (a backfill)."),
             "force_pull": Param(False, type="boolean",
                                 description="Pull the day again even if an earlier pull completed (pulled sources).")},
     tags=["ugc", "ingest", "raw"],

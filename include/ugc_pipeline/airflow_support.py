@@ -96,6 +96,22 @@ def delivery_date_for(context: dict[str, Any], tz: str) -> date:
     return day
 
 
+def delivery_days_for(context: dict[str, Any], tz: str) -> list[date]:
+    """The delivery days a run processes: its day (``delivery_date_for``) or, when the
+    ``through_date`` param is set, every day from the ``delivery_date`` param to it, in order (a
+    backfill: each source task loads the days one after another, the marts build once)."""
+    params = context.get("params") or {}
+    through = params.get("through_date")
+    if not through:
+        return [delivery_date_for(context, tz)]
+    if not params.get("delivery_date"):
+        raise ValueError("through_date needs delivery_date: the first day of the range")
+    first, last = date.fromisoformat(str(params["delivery_date"])), date.fromisoformat(str(through))
+    if last < first:
+        raise ValueError(f"through_date {last} is before delivery_date {first}")
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
 def _as_aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=ZoneInfo("UTC"))
 
@@ -125,23 +141,43 @@ def warehouse_errors(settings: Settings, what: str) -> Iterator[None]:
 
 def run_ingest_task(source: str, context: dict[str, Any]) -> dict:
     """Body of an ``ingest_<source>`` task: a broken delivery fails without retries (re-reading
-    the same file cannot fix it) and with a one-line message; other errors may be retried."""
+    the same file cannot fix it) and with a one-line message; other errors may be retried.
+
+    Over a range of days (a backfill), each day is its own delivery, transaction and run record,
+    loaded in order; a broken delivery does not stop the later days, and the task fails at the
+    end naming every day that failed. A warehouse that cannot be reached stops it at once."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from ugc_pipeline.parse import DeliveryError
     from ugc_pipeline.pipeline import ingest_source
 
     settings = settings_in_task()
-    day = delivery_date_for(context, settings.timezone)
-    log.info("ingesting %s for delivery day %s (%s)", source, day, settings.describe())
-    try:
-        with warehouse_errors(settings, f"{source} {day}"):
-            result = ingest_source(source, day, settings, run_id_of(context))
-    except DeliveryError as exc:
-        raise AirflowFailException(f"{source} {day}: {exc}") from None
-    return {"source": result.source, "delivery_date": result.delivery_date, "status": result.status,
-            "records_read": result.records_read, "records_loaded": result.records_loaded,
-            "records_rejected": result.records_rejected}
+    days = delivery_days_for(context, settings.timezone)
+    what = f"{days[0]}" if len(days) == 1 else f"{days[0]} to {days[-1]} ({len(days)} days)"
+    log.info("ingesting %s for delivery day %s (%s)", source, what, settings.describe())
+    totals = {"records_read": 0, "records_loaded": 0, "records_rejected": 0}
+    broken: list[str] = []
+    status = "no_delivery"
+    for day in days:
+        try:
+            with warehouse_errors(settings, f"{source} {day}"):
+                result = ingest_source(source, day, settings, run_id_of(context))
+        except DeliveryError as exc:
+            if len(days) == 1:
+                raise AirflowFailException(f"{source} {day}: {exc}") from None
+            log.error("%s %s: %s", source, day, exc)
+            broken.append(f"{day}: {str(exc).splitlines()[0]}")
+            continue
+        for key in totals:
+            totals[key] += getattr(result, key)
+        status = "success" if result.status == "success" or status == "success" else result.status
+    if broken:
+        raise AirflowFailException(f"{source}: {len(broken)} of {len(days)} deliveries failed (each other day "
+                                   "loaded; rerun these after the fix): " + "; ".join(broken))
+    out = {"source": source, "delivery_date": days[0].isoformat(), "status": status, **totals}
+    if len(days) > 1:
+        out["through_date"] = days[-1].isoformat()
+    return out
 
 
 def run_pull_task(source: str, context: dict[str, Any]) -> dict:
@@ -154,14 +190,15 @@ def run_pull_task(source: str, context: dict[str, Any]) -> dict:
     from ugc_pipeline.extract import Credentials, PullError, pull_source
 
     settings = settings_in_task()
-    day = delivery_date_for(context, settings.timezone)
     force = bool((context.get("params") or {}).get("force_pull"))
-    log.info("pulling %s for delivery day %s%s", source, day, " (forced: landed pages are replaced)" if force else "")
-    try:
-        result = pull_source(source, day, settings, Credentials.from_airflow, force=force)
-    except PullError as exc:
-        raise AirflowFailException(f"{source} {day}: {exc}") from None
-    return result.as_dict()  # counts and cursors only: never a token
+    results = []
+    for day in delivery_days_for(context, settings.timezone):  # a backfill pulls its days in order
+        log.info("pulling %s for delivery day %s%s", source, day, " (forced: landed pages are replaced)" if force else "")
+        try:
+            results.append(pull_source(source, day, settings, Credentials.from_airflow, force=force).as_dict())
+        except PullError as exc:
+            raise AirflowFailException(f"{source} {day}: {exc}") from None
+    return results[0] if len(results) == 1 else {"days": results}  # counts and cursors only: never a token
 
 
 def quarantined_deliveries_task(context: dict[str, Any]) -> list[dict]:

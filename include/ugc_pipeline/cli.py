@@ -3,6 +3,7 @@
   ugc-pipeline demo                      sample landing zone -> Airflow DAG runs -> marts + summary
   ugc-pipeline run --start D --end D     run the DAGs through Airflow for a range of delivery days
   ugc-pipeline run --all                 ... for every delivery day present in the landing zone
+  ugc-pipeline backfill --start D --end D   one ugc_ingest run over the range (days loaded in order), marts once
   ugc-pipeline replay [--source S]       re-ingest deliveries with quarantined records, then the marts
   ugc-pipeline summary                   print the KPI summary of the configured warehouse
   ugc-pipeline docs                      regenerate docs/data_dictionary.md, the dbt raw sources and sql/dbt_ls.json
@@ -102,24 +103,52 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    settings = Settings.load()
+    days = _days_asked(args, settings)
+    if days is None:
+        return 1 if args.all else EXIT_USAGE
+    return _run(days, settings, marts_each_day=not args.marts_at_end, stop=args.stop)
+
+
+def _days_asked(args: argparse.Namespace, settings: Settings) -> list[date] | None:
+    """The delivery days of ``--start``/``--end`` or ``--all``; None (after saying why) when none."""
     from ugc_pipeline.landing import Landing
     from ugc_pipeline.runner import day_range
     from ugc_pipeline.sources import SOURCES
 
-    settings = Settings.load()
     if args.all:
         landing = Landing(settings.landing_uri)
         found = sorted({d for s in SOURCES for d in landing.delivery_dates(s)})
         if not found:
             _say(f"No delivery folder under {settings.landing_uri}")
-            return 1
-        days = day_range(found[0], found[-1])
-    else:
-        if not args.start:
-            _say("give --start (and optionally --end), or --all")
-            return 2
-        days = day_range(date.fromisoformat(args.start), date.fromisoformat(args.end or args.start))
-    return _run(days, settings, marts_each_day=not args.marts_at_end, stop=args.stop)
+            return None
+        return day_range(found[0], found[-1])
+    if not args.start:
+        _say("give --start (and optionally --end), or --all")
+        return None
+    return day_range(date.fromisoformat(args.start), date.fromisoformat(args.end or args.start))
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from ugc_pipeline.runner import exclusive_run, run_backfill
+
+    settings = Settings.load()
+    days = _days_asked(args, settings)
+    if days is None:
+        return EXIT_USAGE
+    t0 = time.perf_counter()
+    _say(f"Settings: {settings.describe()}")
+    _say(f"Backfilling {len(days)} delivery day(s), {days[0]} to {days[-1]}, in one ugc_ingest run, then ugc_marts")
+    with exclusive_run(settings, progress=_say, stop=args.stop):
+        result = run_backfill(days[0], days[-1], settings, progress=_say, stop=args.stop)
+    _say(f"\nugc_ingest {result.ingest_state}, ugc_marts {result.marts_state or 'not run'} "
+         f"in {time.perf_counter() - t0:.0f}s" + (f"; failed: {', '.join(result.failed_tasks)}"
+                                                 if result.failed_tasks else ""))
+    if args.stop.requested:
+        _say(f"Stopped early: {args.stop.reason}. Run the backfill again (each day is replaced, not duplicated).")
+    if args.stop.exit_code is not None:
+        return args.stop.exit_code
+    return EXIT_OK if result.ok and result.marts_state == "success" else EXIT_FAILED
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -238,6 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--marts-at-end", action="store_true",
                      help="ingest every day first, then build the marts once (faster backfills)")
     run.set_defaults(func=cmd_run)
+
+    backfill = sub.add_parser("backfill", help="ingest a range of delivery days in one ugc_ingest run (each "
+                                               "source task loads the days in order), then build the marts once")
+    backfill.add_argument("--start", help="first delivery day, YYYY-MM-DD")
+    backfill.add_argument("--end", help="last delivery day, YYYY-MM-DD (default: --start)")
+    backfill.add_argument("--all", action="store_true", help="every day from the first to the last delivery found")
+    backfill.set_defaults(func=cmd_backfill)
 
     replay = sub.add_parser("replay", help="re-ingest the deliveries that have quarantined records (after a fix)")
     replay.add_argument("--source", help="only this source")

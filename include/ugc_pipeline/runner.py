@@ -482,6 +482,61 @@ def run_days(days: list[date], settings: Settings, build_marts_each_day: bool = 
         return results
 
 
+def run_backfill(start: date, end: date, settings: Settings, progress: Callable[[str], None] = print,
+                 stop: RunStop | None = None) -> DayResult:
+    """One ``ugc_ingest`` run over every delivery day from ``start`` to ``end`` (its
+    ``delivery_date`` and ``through_date`` params: each source task loads the days in order, the
+    business snapshots of the whole range first), then one ``ugc_marts`` run. The result's
+    ``delivery_date`` is ``start``. Raises as ``run_days`` before the run."""
+    from ugc_pipeline import warehouse
+
+    stop = RunStop.current(stop)
+    export_settings(settings)
+    configure_airflow()
+    with exclusive_run(settings, progress, stop):
+        _quiet_airflow_logs()
+        migrate_metadata_db()
+        ensure_pool(settings)
+        dags = load_dags()
+        ingest, marts = dags["ugc_ingest"], dags["ugc_marts"]
+        conf = {"delivery_date": start.isoformat(), "through_date": end.isoformat()}
+        progress(f"ugc_ingest {conf} ...")
+        try:
+            run = _dag_test(ingest, stop, progress, logical_date=None, run_conf=conf)
+            _print_range_records(warehouse.create_warehouse_engine(settings.warehouse_url), run.run_id, progress)
+            failed, marts_state = list(run.failed), None
+            if run.state == "success" and not stop.requested:
+                progress("ugc_marts ...")
+                mrun = _dag_test(marts, stop, progress, logical_date=None)
+                marts_state, failed, run.not_run = mrun.state, failed + mrun.failed, run.not_run + mrun.not_run
+        except RunInterrupted as exc:
+            stop.signum, stop.reason = stop.signum or exc.signum, stop.reason or str(exc)
+            for dag in (ingest, marts):
+                with contextlib.suppress(Exception):
+                    _stop_dag_run(dag.dag_id, None)
+            return DayResult(start, "interrupted", None, [], [])
+        if failed:
+            progress(f"    FAILED tasks: {', '.join(failed)} (see the task logs under "
+                     f"{os.environ['AIRFLOW_HOME']}/logs and audit.pipeline_runs)")
+        return DayResult(start, run.state, marts_state, failed, run.not_run)
+
+
+def _print_range_records(engine, run_id: str | None, progress: Callable[[str], None]) -> None:
+    """The run records of a backfill, one line per source (days by status, records)."""
+    from ugc_pipeline import warehouse
+
+    if not run_id:
+        return
+    with contextlib.suppress(Exception):  # the summary must not hide the run's own outcome
+        rows = warehouse.query_frame(
+            engine, "select source, status, count(*) as days, sum(records_loaded) as loaded, "
+                    "sum(records_rejected) as rejected from audit.pipeline_runs where run_id = :r "
+                    "group by source, status order by source, status", {"r": run_id})
+        for row in rows.itertuples():
+            progress(f"    {row.source:<24} {row.status:<11} {int(row.days)} day(s), {int(row.loaded or 0)} loaded, "
+                     f"{int(row.rejected or 0)} rejected")
+
+
 def _print_run_records(engine, run_id: str | None, progress: Callable[[str], None], url: str) -> None:
     """The run records the day's tasks wrote, one line per source."""
     from ugc_pipeline import warehouse

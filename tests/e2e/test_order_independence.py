@@ -41,6 +41,24 @@ def test_all_days_ingested_through_airflow_then_marts_once_match_the_ordered_run
     assert_latest_versions_win(run, "airflow, shuffled, marts once")
 
 
+@pytest.mark.airflow
+def test_a_backfill_in_one_ingest_run_matches_the_ordered_run(airflow_runner, direct_runs, landing, tmp_path):
+    """``ugc-pipeline backfill``: one ``ugc_ingest`` run over every day (``delivery_date`` to
+    ``through_date``: each source task loads the days in order, a run record per day), then the
+    marts once: raw, quarantine and marts equal the day-by-day run's."""
+    settings = airflow_settings(landing, tmp_path)
+    reference = snapshot(direct_runs["forward"])
+
+    result = airflow_runner.run_backfill(DAYS[0], DAYS[-1], settings, progress=lambda _m: None)
+
+    assert (result.ingest_state, result.marts_state, result.failed_tasks) == ("success", "success", [])
+    run = Run("airflow-backfill", settings, tmp_path / "warehouse.duckdb")
+    assert diff_snapshots(reference, snapshot(run)) == []
+    records = fetch(run, "select source, delivery_date, status from audit.pipeline_runs")
+    assert len(records) == len(DAYS) * len({r["source"] for r in records})  # one record per source and day
+    assert_latest_versions_win(run, "airflow, backfill in one run")
+
+
 @pytest.mark.parametrize("label", list(ORDERS))
 def test_redelivered_items_replace_earlier_versions_in_any_order(direct_runs, label):
     assert_latest_versions_win(direct_runs[label], label)
