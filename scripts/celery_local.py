@@ -548,7 +548,7 @@ class CeleryLocal:
 
     def _data_work(self, tasks: list[dict[str, Any]], ingest_run_id: str, marts_run: dict | None) -> None:
         """Each task's time apart from Airflow's own: the seconds the pipeline itself measured
-        (a source's ``audit.pipeline_runs.seconds``: parse, validate, load; ``dbt_build``'s dbt
+        (a source's run record, from its start to its end: parse, validate, load; ``dbt_build``'s dbt
         command from its XCom; the model and other tasks do no data work worth timing), the rest
         being the task process's start-up (fork, DAG parse, imports, API calls) and its end."""
         from ugc_pipeline import warehouse
@@ -556,8 +556,9 @@ class CeleryLocal:
         work: dict[tuple[str, str], float] = {}
         engine = warehouse.create_warehouse_engine(self.warehouse_url)
         try:
-            runs = warehouse.query_frame(engine, "select source, seconds from audit.pipeline_runs where run_id = :r",
-                                         {"r": ingest_run_id})
+            runs = warehouse.query_frame(
+                engine, "select source, extract(epoch from (finished_at - started_at)) as seconds "
+                        "from audit.pipeline_runs where run_id = :r and finished_at is not null", {"r": ingest_run_id})
         finally:
             engine.dispose()
         for r in runs.itertuples():
