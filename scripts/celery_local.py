@@ -276,6 +276,9 @@ class Options:
     keep: bool
     executor: str = "celery"
     preload: bool = True
+    sample_days: int = 3
+    history: int = 0
+    through: date | None = None
 
 
 class CeleryLocal:
@@ -318,24 +321,51 @@ class CeleryLocal:
             f"duckdb:///{self.run_dir / 'warehouse.duckdb'}" if local else pg.url(self.warehouse_db, driver="psycopg"))
         landing = self.opts.landing
         day = self.opts.day
+        history: list[date] = []
         if landing is None:
             from ugc_pipeline.sample import write_sample_landing
 
-            sample = write_sample_landing(self.run_dir / "landing", campaign_days=2, extra_delivery_days=0)
+            sample = write_sample_landing(self.run_dir / "landing", campaign_days=self.opts.sample_days - 1,
+                                          extra_delivery_days=0)
             landing = str(sample.root)
-            day = day or sample.delivery_dates[0]  # the snapshot day: most sources deliver
-            say(f"wrote the sample landing zone to {landing} (deliveries "
-                f"{', '.join(d.isoformat() for d in sample.delivery_dates)})")
+            history = sample.delivery_dates[:self.opts.history]
+            # the snapshot day (most sources deliver), or the first day after the history
+            day = day or sample.delivery_dates[len(history)]
+            dates = sample.delivery_dates
+            say(f"wrote the sample landing zone to {landing} ({len(dates)} delivery days, {dates[0]} to {dates[-1]})")
         if day is None:
             raise UsageError("--day is required with --landing")
+        if history:
+            self._load_history(history, landing, warehouse_url)
         self.day = day
         self.landing = landing
         self.warehouse_url = warehouse_url
         self.api_port = free_port()
         self.env = self._airflow_env()
-        self.report.update(delivery_date=day.isoformat(), landing=landing, queue=self.queue, timezone=self.opts.timezone,
-                           broker=self.opts.redis_url, metadata_db=self.meta_db,
+        self.report.update(delivery_date=day.isoformat(),
+                           through_date=self.opts.through and self.opts.through.isoformat(),
+                           history_days=len(history), preload=self.opts.preload, landing=landing, queue=self.queue,
+                           timezone=self.opts.timezone, broker=self.opts.redis_url, metadata_db=self.meta_db,
                            warehouse=_hide_password(warehouse_url))
+
+    def _load_history(self, days: list[date], landing: str, warehouse_url: str) -> None:
+        """The warehouse as a daily run finds it: the days before the benchmarked one loaded and the
+        marts built once (in this process, without Airflow; the dbt state the next build compares
+        to is kept in the run's folder)."""
+        from ugc_pipeline import transform
+        from ugc_pipeline.pipeline import ingest_source
+        from ugc_pipeline.settings import Settings
+        from ugc_pipeline.sources import SOURCES
+
+        t0 = time.monotonic()
+        settings = Settings(landing_uri=landing, warehouse_url=warehouse_url, timezone=self.opts.timezone,
+                            dbt_dir=str(self.run_dir / "dbt"))
+        order = sorted(SOURCES, key=lambda n: not SOURCES[n].is_reference)
+        for day in days:
+            for name in order:
+                ingest_source(name, day, settings, "history")
+        transform.build_project(settings)
+        say(f"history: {len(days)} delivery day(s) loaded and the marts built in {time.monotonic() - t0:.0f}s")
 
     def _airflow_env(self) -> dict[str, str]:
         from cryptography.fernet import Fernet
@@ -374,6 +404,7 @@ class CeleryLocal:
             # validation reports (GX Data Docs) of this run: in its folder, not the project's data/
             # (each worker gets a folder of its own below, as each worker container has its own disk)
             "UGC_GX_DIR": str(self.run_dir / "gx"),
+            "UGC_DBT_DIR": str(self.run_dir / "dbt"),
         })
         if self.opts.executor == "local" and self.opts.preload:
             # the executor's workers start from a fork server that imported what the tasks need
@@ -474,11 +505,15 @@ class CeleryLocal:
         the scheduler then sees that interval's run exists and creates no scheduled run of its
         own when the DAG is unpaused, so this is the only ugc_ingest run."""
         run_id = f"celery_local__{self.day.isoformat()}__{self.token}"
+        conf = {"delivery_date": self.day.isoformat()}
+        if self.opts.through:  # a backfill: every day up to --through in this one run
+            conf["through_date"] = self.opts.through.isoformat()
         self.airflow("dags", "trigger", "ugc_ingest", "--run-id", run_id, "--logical-date", next_logical.isoformat(),
-                     "--conf", json.dumps({"delivery_date": self.day.isoformat()}))
+                     "--conf", json.dumps(conf))
         self.airflow("dags", "unpause", "ugc_marts")
         self.airflow("dags", "unpause", "ugc_ingest")
-        say(f"triggered ugc_ingest run {run_id} for delivery day {self.day} and unpaused both DAGs")
+        say(f"triggered ugc_ingest run {run_id} for delivery day {self.day}"
+            + (f" through {self.opts.through}" if self.opts.through else "") + " and unpaused both DAGs")
         return run_id
 
     def wait_for_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
@@ -764,9 +799,19 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--no-preload", dest="preload", action="store_false",
                         help="local: start the executor's workers without the fork server that preloads "
                              "ugc_pipeline.task_preload (to measure what it saves)")
+    parser.add_argument("--sample-days", type=int, default=3,
+                        help="delivery days of the generated sample landing zone (default 3; 365 for a year)")
+    parser.add_argument("--history", type=int, default=0,
+                        help="load the sample's first N days and build the marts before the timed run (in this "
+                             "process), which then processes the next day, as a day in steady state")
+    parser.add_argument("--through", type=date.fromisoformat,
+                        help="backfill: the run processes every day from --day (or the first after the history) "
+                             "to this one (ugc_ingest's through_date), then the marts once")
     args = parser.parse_args(argv)
     if args.executor == "local":
         args.pool_slots = 1  # DuckDB: one writing process
+    if args.history and (args.landing or args.history >= args.sample_days):
+        parser.error("--history N needs the generated sample (no --landing) with more than N --sample-days")
     if args.workers < 1 or args.concurrency < 1 or args.pool_slots < 1:
         parser.error("--workers, --concurrency and --pool-slots must be at least 1")
     if args.warehouse_url and not args.warehouse_url.startswith("postgresql") and args.executor != "local":
@@ -779,7 +824,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
                    concurrency=args.concurrency, pool_slots=args.pool_slots, timezone=args.timezone,
                    pg=Postgres(args.pg_host, args.pg_port, args.pg_user), redis_url=args.redis_url,
                    timeout=args.timeout, report=args.report, keep=args.keep, executor=args.executor,
-                   preload=args.preload)
+                   preload=args.preload, sample_days=args.sample_days, history=args.history,
+                   through=args.through)
 
 
 def main(argv: list[str] | None = None) -> int:
