@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import CronDataIntervalTimetable
-from ugc_pipeline.airflow_support import delivery_date_for
+from ugc_pipeline.airflow_support import delivery_date_for, delivery_days_for
 from ugc_pipeline.marts_dag import BUILD_TASK_ID, DBT_LS_FILE, GROUP_ID, dbt_ls_fingerprint, project_fingerprint
 from ugc_pipeline.settings import WAREHOUSE_POOL
 from ugc_pipeline.sources import SOURCES
@@ -164,6 +164,18 @@ def test_manual_run_without_logical_date_processes_the_last_complete_day():
     run = SimpleNamespace(run_after=datetime(2025, 5, 6, 23, 30, tzinfo=UTC))  # 05-07 01:30 Paris
     ctx = {"params": {"delivery_date": None}, "logical_date": None, "dag_run": run}
     assert delivery_date_for(ctx, "Europe/Paris") == date(2025, 5, 6)
+
+
+def test_a_backfill_run_processes_every_day_of_its_range_in_order():
+    ctx = {"params": {"delivery_date": "2025-02-27", "through_date": "2025-03-02"}, "logical_date": None}
+    assert delivery_days_for(ctx, "Europe/Paris") == [date(2025, 2, 27), date(2025, 2, 28), date(2025, 3, 1),
+                                                      date(2025, 3, 2)]
+    ctx["params"] = {"delivery_date": "2025-05-06", "through_date": None}
+    assert delivery_days_for(ctx, "Europe/Paris") == [date(2025, 5, 6)]
+    with pytest.raises(ValueError, match="through_date 2025-05-01 is before delivery_date 2025-05-06"):
+        delivery_days_for({"params": {"delivery_date": "2025-05-06", "through_date": "2025-05-01"}}, "UTC")
+    with pytest.raises(ValueError, match="through_date needs delivery_date"):
+        delivery_days_for({"params": {"through_date": "2025-05-01"}}, "UTC")
 
 
 @pytest.mark.parametrize("url", ["duckdb:///{tmp}/wh.duckdb",
