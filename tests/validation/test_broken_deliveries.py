@@ -309,6 +309,16 @@ def test_a_broken_delivery_through_airflow_fails_its_task_and_the_marts_keep_the
     assert str(exc.value) == f"retailer_reviews {NEXT_DAY}: {expected}"
     assert_one_line(str(exc.value))
 
+    # A backfill over both days (one task, the days in order): the good day loads again, the broken
+    # one does not stop it, and the task fails at the end naming the day to fix
+    with pytest.raises(AirflowFailException) as exc:
+        run_ingest_task("retailer_reviews", {"params": {"delivery_date": DAY, "through_date": NEXT_DAY},
+                                             "run_id": "backfill"})
+    assert str(exc.value) == (f"retailer_reviews: 1 of 2 deliveries failed (each other day loaded; rerun these "
+                              f"after the fix): {NEXT_DAY}: {expected}")
+    assert [(r["delivery_date"], r["status"]) for r in env.runs(run_id="backfill")] == [
+        (DAY, "success"), (NEXT_DAY, "failed")]
+
 
 def test_an_empty_gx_dir_from_the_environment_means_in_memory():
     """What the Airflow tests rely on: runner.export_settings exports Settings(gx_dir="") as
