@@ -140,7 +140,7 @@ def _connect_duckdb(dialect, cargs, cparams, database: str, wait: float):
                 log.warning("the DuckDB warehouse %s is locked by %s; waiting up to %.0f s for it "
                             "(UGC_LOCK_WAIT_SECONDS)", database, _lock_holder(exc), wait)
             time.sleep(min(pause, max(deadline - now, 0.0)))
-            pause = min(pause * 2, 1.0)
+            pause = min(pause * 2, 0.25)  # source tasks side by side: the file is often free within moments
             continue
         if waited_since is not None:
             log.warning("the DuckDB warehouse %s is free again after %.1f s", database, time.monotonic() - waited_since)
