@@ -596,8 +596,9 @@ class CeleryLocal:
                         "from audit.pipeline_runs where run_id = :r and finished_at is not null", {"r": ingest_run_id})
         finally:
             engine.dispose()
-        for r in runs.itertuples():
-            work[("ugc_ingest", f"ingest_{r.source}")] = float(r.seconds or 0)
+        for r in runs.itertuples():  # a backfill task writes one run record per day
+            key = ("ugc_ingest", f"ingest_{r.source}")
+            work[key] = work.get(key, 0.0) + float(r.seconds or 0)
         if marts_run:
             for row in self.meta("select value from xcom where dag_id = 'ugc_marts' and task_id = 'dbt_build' "
                                  "and run_id = %(r)s and key = 'return_value'", {"r": marts_run["run_id"]}):
