@@ -194,3 +194,14 @@ def test_the_cosmos_profile_is_the_pipelines_dbt_target(url, tmp_path, monkeypat
     assert "s3cret" not in json.dumps(mapping.profile)
     assert {k: v for k, v in mapping.env_vars.items() if k in env} == env
     assert mapping.env_vars["DBT_SEND_ANONYMOUS_USAGE_STATS"] == "False"
+
+
+def test_the_task_preload_module_imports_what_the_tasks_need():
+    """The fork server of the LocalExecutor ignores a preload module that fails to import (the
+    tasks would silently import everything again): it must import, and bring the heavy modules."""
+    code = ("import sys, ugc_pipeline.task_preload; "
+            "print('MISSING=' + ','.join(m for m in ('great_expectations', 'pandas', 'duckdb', 'dbt.cli.main', 'cosmos', "
+            "'ugc_pipeline.pipeline', 'ugc_pipeline.validation') if m not in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy())
+    assert done.returncode == 0, done.stderr
+    assert [x for x in done.stdout.splitlines() if x.startswith("MISSING=")] == ["MISSING="]
