@@ -118,11 +118,18 @@ def _lock_holder(exc: BaseException) -> str:
     return f"PID {found.group(2)} ({found.group(1)})" if found else "another process"
 
 
+# Source tasks side by side each hold the DuckDB file for moments: a wait shorter than this is
+# ordinary and not logged; a longer one is, with who holds the file.
+_QUIET_WAIT = 1.0
+
+
 def _connect_duckdb(dialect, cargs, cparams, database: str, wait: float):
     """Open a DuckDB connection, waiting up to ``wait`` seconds while another process holds the
-    file (DuckDB takes an OS lock on it for every connection, readers included)."""
+    file (DuckDB takes an OS lock on it for every connection, readers included). It asks every
+    few milliseconds (other tasks hold it for moments and take it again soon: a waiter that slept
+    longer would rarely find it free); a wait of more than a second is logged."""
     deadline = time.monotonic() + wait
-    waited_since, pause = None, 0.05
+    waited_since, warned, pause = None, False, 0.005
     while True:
         try:
             # duckdb_engine's connect consumes its arguments: each attempt gets its own copy
@@ -135,14 +142,15 @@ def _connect_duckdb(dialect, cargs, cparams, database: str, wait: float):
                 raise WarehouseUnavailable(
                     f"the DuckDB warehouse {database} is locked by {_lock_holder(exc)}; gave up after "
                     f"{wait:.0f} s (UGC_LOCK_WAIT_SECONDS)") from None
-            if waited_since is None:
-                waited_since = now
+            waited_since = now if waited_since is None else waited_since
+            if not warned and (now - waited_since >= _QUIET_WAIT or wait < _QUIET_WAIT):
+                warned = True
                 log.warning("the DuckDB warehouse %s is locked by %s; waiting up to %.0f s for it "
                             "(UGC_LOCK_WAIT_SECONDS)", database, _lock_holder(exc), wait)
             time.sleep(min(pause, max(deadline - now, 0.0)))
-            pause = min(pause * 2, 0.25)  # source tasks side by side: the file is often free within moments
+            pause = min(pause * 2, 0.05)
             continue
-        if waited_since is not None:
+        if warned:
             log.warning("the DuckDB warehouse %s is free again after %.1f s", database, time.monotonic() - waited_since)
         return conn
 
