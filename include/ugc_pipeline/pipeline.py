@@ -58,6 +58,11 @@ def ingest_source(source_name: str, delivery_date: date, settings: Settings, run
 
     The raw rows and the quarantine of the delivery are replaced in one transaction: a failure
     leaves the warehouse as it was, and a rerun of the day gives the same raw layer.
+
+    The warehouse is opened twice: once at the start (tables in place, the ``running`` run
+    record, the reference keys; for a day without delivery, everything), once for the write and
+    the finished run record. Parsing and validation hold no connection: on DuckDB the source
+    tasks running beside this one take the file meanwhile.
     """
     source = get_source(source_name)
     started = datetime.now(UTC)
@@ -66,25 +71,29 @@ def ingest_source(source_name: str, delivery_date: date, settings: Settings, run
     result = IngestResult(source=source.name, delivery_date=delivery_date.isoformat(), status="running")
     record = _RunRecord(engine, result, run_id, started)
     try:
-        warehouse.ensure_warehouse(engine)
-        record.start()
         landing = Landing(settings.landing_uri)
         files = landing.files(source.name, delivery_date)
         if files is not None:
             _check_pull(landing, source.name, delivery_date, result)
-        if not files:
-            if source.required:
-                raise DeliveryError(f"{source.name}/{delivery_date}: no delivery "
-                                    f"({'no folder' if files is None else 'the folder holds no file'}), "
-                                    "and the source is required")
-            result.status = "no_delivery"
-            if files is None:
-                log.info("%s: nothing delivered for %s", source.name, delivery_date)
+        with engine.begin() as conn:
+            warehouse.ensure_warehouse(conn)
+            record.start(conn)
+            if not files:
+                if source.required:
+                    raise DeliveryError(f"{source.name}/{delivery_date}: no delivery "
+                                        f"({'no folder' if files is None else 'the folder holds no file'}), "
+                                        "and the source is required")
+                result.status = "no_delivery"
+                if files is None:
+                    log.info("%s: nothing delivered for %s", source.name, delivery_date)
+                else:
+                    result.warn(f"{source.name}/{delivery_date}/: the delivery folder exists but holds no file: "
+                                "nothing delivered")
+                _withdraw(conn, source, delivery_date, result)
+                _finish(record, result, t0, conn)
             else:
-                result.warn(f"{source.name}/{delivery_date}/: the delivery folder exists but holds no file: "
-                            "nothing delivered")
-            _withdraw(engine, source, delivery_date, result)
-        else:
+                references = validation.load_references(conn, source)
+        if files:
             parsed = parse_delivery(source, landing, files)
             result.files_read = len(files)
             for warning in (w for t in parsed.values() for w in t.warnings):
@@ -93,7 +102,6 @@ def ingest_source(source_name: str, delivery_date: date, settings: Settings, run
                 # a snapshot is the whole truth: an empty one would erase every product or store
                 raise DeliveryError(f"{source.name}/{delivery_date}: the snapshot holds no row; refusing to replace "
                                     f"the current {source.name} with nothing (re-deliver the full export)")
-            references = validation.load_references(engine, source)
             validated = {
                 name: validation.validate_table(
                     source, table, delivery_date, settings.timezone, references, settings.gx_dir or None,
@@ -119,7 +127,8 @@ def ingest_source(source_name: str, delivery_date: date, settings: Settings, run
                 warehouse.replace_rejects(
                     conn, source.name, delivery_date,
                     pd.concat(rejects, ignore_index=True) if rejects else pd.DataFrame(), run_id)
-            result.status = "success"
+                result.status = "success"
+                _finish(record, result, t0, conn)  # loaded and recorded together
             for table in validated.values():
                 for row in table.rejects.head(5).itertuples():
                     log.warning("%s: quarantined %s %s: %s", source.name, row.file, row.position, row.reasons)
@@ -128,19 +137,22 @@ def ingest_source(source_name: str, delivery_date: date, settings: Settings, run
         result.seconds = time.perf_counter() - t0
         record.finish(message=str(exc).splitlines()[0] if str(exc) else repr(exc))
         raise
-    result.seconds = time.perf_counter() - t0
-    record.finish(message="; ".join([result.summary(), *(f"warning: {w}" for w in result.warnings)]))
     log.info(result.summary())
     return result
 
 
-def _withdraw(engine, source, delivery_date: date, result: IngestResult) -> None:
+def _finish(record: _RunRecord, result: IngestResult, t0: float, conn) -> None:
+    """The run record of a delivery that succeeded, in the transaction of its load."""
+    result.seconds = time.perf_counter() - t0
+    record.finish(message="; ".join([result.summary(), *(f"warning: {w}" for w in result.warnings)]), conn=conn)
+
+
+def _withdraw(conn, source, delivery_date: date, result: IngestResult) -> None:
     """Nothing is delivered for the day (any more): remove what an earlier load of this delivery
     put in raw and in the quarantine, so that raw mirrors the landing zone (a withdrawn delivery
     disappears from the marts at their next build)."""
-    with engine.begin() as conn:
-        removed = sum(warehouse.remove_delivery(conn, table, delivery_date) for table in source.tables)
-        warehouse.replace_rejects(conn, source.name, delivery_date, pd.DataFrame(), "")
+    removed = sum(warehouse.remove_delivery(conn, table, delivery_date) for table in source.tables)
+    warehouse.replace_rejects(conn, source.name, delivery_date, pd.DataFrame(), "")
     if removed:
         result.warn(f"{source.name}/{delivery_date}: the delivery was withdrawn from the landing zone; the "
                     f"{removed} record(s) an earlier run loaded from it were removed from raw")
@@ -162,17 +174,18 @@ class _RunRecord:
                    finished_at=None if self.result.status == "running" else datetime.now(UTC))
         return row
 
-    def start(self) -> None:
-        try:
-            abandoned = warehouse.start_run(self.engine, self.row(message="running"))
-        except Exception as exc:
-            log.error("could not write the run record for %s: %s", self.result.source, str(exc).splitlines()[0])
-            return
+    def start(self, conn) -> None:
+        """In the connection that opens the day's work: a warehouse that cannot take this row
+        cannot take the load either, so an error here is the task's error."""
+        abandoned = warehouse.start_run(conn, self.row(message="running"))
         if abandoned:
             log.warning("%s %s: %d earlier attempt(s) had died without finishing their run record; marked "
                         "abandoned in audit.pipeline_runs", self.result.source, self.result.delivery_date, abandoned)
 
-    def finish(self, message: str) -> None:
+    def finish(self, message: str, conn=None) -> None:
+        if conn is not None:  # in the load's transaction: recorded if and only if loaded
+            warehouse.finish_run(conn, self.row(message))
+            return
         try:
             warehouse.finish_run(self.engine, self.row(message))
         except Exception as exc:

@@ -112,11 +112,14 @@ def reference_names(source: Source) -> set[str]:
 
 
 def load_references(engine, source: Source) -> References:
-    """Every value ever delivered in the referenced business tables (raw layer)."""
+    """Every value ever delivered in the referenced business tables (raw layer); ``engine`` may
+    be a connection already open."""
     from sqlalchemy import text
 
+    from ugc_pipeline.warehouse import transaction
+
     out: References = {}
-    with engine.connect() as conn:
+    with transaction(engine) as conn:
         for ref in sorted(reference_names(source)):
             table, column = ref.split(".")
             rows = conn.execute(text(f"select distinct {sql_ident(column)} from raw.{table} "

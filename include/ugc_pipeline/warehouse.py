@@ -9,10 +9,12 @@ project's models (``sql/``, run by ``ugc_pipeline.transform``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -356,7 +358,20 @@ def ddl_plan(d: dialects.Dialect) -> list[tuple[str, str]]:
     return plan
 
 
-def ensure_warehouse(engine: Engine) -> None:
+@contextlib.contextmanager
+def transaction(bind: Engine | Connection) -> Iterator[Connection]:
+    """A connection in a transaction: a new one committed at the end for an engine, or the given
+    connection as it is (its owner commits). The ingest of a delivery does its warehouse work in
+    two connections this way, not one per step: on DuckDB every connection takes the file from
+    the source tasks running beside it."""
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with bind.begin() as conn:
+        yield conn
+
+
+def ensure_warehouse(engine: Engine | Connection) -> None:
     """Create what is missing of the tables Python writes (raw and audit tables, their keys and
     indexes). The views and marts are dbt's (``ugc_pipeline.transform``).
 
@@ -365,14 +380,14 @@ def ensure_warehouse(engine: Engine) -> None:
     indexes; so the DDL runs under an advisory lock, and a task that finds every table already
     there returns without taking it.
     """
-    d = dialects.for_engine(engine)
+    d = dialects.Dialect(engine.dialect.name)
     plan = ddl_plan(d)
-    with engine.connect() as conn:
+    with transaction(engine) as conn:
         d.check_server(conn)
         existing = d.existing_relations(conn, PYTHON_SCHEMAS)
     if all(name in existing for name, _ in plan):
         return
-    with engine.begin() as conn:
+    with transaction(engine) as conn:
         d.lock(conn, DDL_LOCK)
         for schema in PYTHON_SCHEMAS:
             conn.exec_driver_sql(f"create schema if not exists {schema}")
@@ -438,12 +453,12 @@ def remove_delivery(conn: Connection, table: RawTable, delivery_date: date) -> i
     return int(n)
 
 
-def start_run(engine: Engine, row: dict) -> int:
+def start_run(engine: Engine | Connection, row: dict) -> int:
     """Write the ``running`` row of a task attempt as soon as it starts (its own transaction, so
     that a task killed later still leaves a trace), and mark ``abandoned`` the rows of earlier
     attempts at the same source and day that were never finished (their process died). Returns
     how many rows were marked abandoned."""
-    with engine.begin() as conn:
+    with transaction(engine) as conn:
         abandoned = conn.execute(
             text("update audit.pipeline_runs set status = 'abandoned', finished_at = :now, message = :message "
                  "where source = :source and delivery_date = :delivery_date and status = 'running' "
@@ -453,28 +468,28 @@ def start_run(engine: Engine, row: dict) -> int:
              "message": f"abandoned: the task stopped without finishing its run record (killed?); a later "
                         f"attempt at the same source and day started at {row['started_at']:%Y-%m-%d %H:%M:%S} UTC"}
         ).rowcount
-    record_run(engine, row)
+        record_run(conn, row)
     return max(int(abandoned or 0), 0)
 
 
-def finish_run(engine: Engine, row: dict) -> None:
+def finish_run(engine: Engine | Connection, row: dict) -> None:
     """Finish a task attempt's run record (status, counts, message), written by ``start_run``."""
     spec = catalog.table_specs()["audit.pipeline_runs"]
     cols = [c for c in spec.column_names if c not in ("run_id", "source", "delivery_date", "started_at", "attempt_id")]
-    with engine.begin() as conn:
+    with transaction(engine) as conn:
         updated = conn.execute(
             text(f"update {spec.qualified} set {', '.join(f'{c} = :{c}' for c in cols)} where attempt_id = :attempt_id"),
             {c: row.get(c) for c in [*cols, "attempt_id"]}).rowcount
-    if not updated:  # the running row could not be written at the start (e.g. no warehouse then)
-        record_run(engine, row)
+        if not updated:  # the running row could not be written at the start (e.g. no warehouse then)
+            record_run(conn, row)
 
 
-def record_run(engine: Engine, row: dict) -> None:
+def record_run(engine: Engine | Connection, row: dict) -> None:
     """Append one row to the run history (its own short transaction: an insert only, so
     concurrent tasks never wait on each other)."""
     spec = catalog.table_specs()["audit.pipeline_runs"]
     cols = spec.column_names
-    with engine.begin() as conn:
+    with transaction(engine) as conn:
         conn.execute(
             text(f"insert into {spec.qualified} ({', '.join(cols)}) values ({', '.join(':' + c for c in cols)})"),
             {c: row.get(c) for c in cols})
