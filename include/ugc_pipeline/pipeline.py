@@ -187,7 +187,11 @@ class _RunRecord:
             warehouse.finish_run(conn, self.row(message))
             return
         try:
-            warehouse.finish_run(self.engine, self.row(message))
+            with self.engine.begin() as conn:
+                # the task may have failed before the warehouse was opened (a refused file), or
+                # with the transaction that created its tables
+                warehouse.ensure_warehouse(conn)
+                warehouse.finish_run(conn, self.row(message))
         except Exception as exc:
             log.error("could not write the run record for %s: %s", self.result.source, str(exc).splitlines()[0])
 
