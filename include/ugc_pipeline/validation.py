@@ -81,12 +81,16 @@ FORMATS: dict[str, Format] = {
     "date": Format("[0-9]{4}-[0-9]{2}-[0-9]{2}", "an ISO 8601 calendar date, YYYY-MM-DD"),
 }
 
-# Typed copies of a raw column, where GX compares values (between, the day's cutoff) or checks that
-# a text in the format denotes a real value: named ``<column>::<type>``, read by DuckDB from the
-# text in the column's format only (NULL otherwise: a bad text fails its format and nothing else).
-# ``{v}`` is the trimmed text. Times are compared in UTC, as naive values (what pandas and GX
-# handle everywhere); a time outside 1900-2200 is not a real creation time.
-_SANE = "case when year({t}) between 1900 and 2200 then {t} end"
+# Typed copies of a raw column, where GX compares values (between, the day's cutoff): named
+# ``<column>::<type>``, read by DuckDB from the text in the column's format only (NULL otherwise:
+# a bad text fails its format and nothing else). ``{v}`` is the trimmed text. Times are compared in
+# UTC, as naive values (what pandas and GX handle everywhere). A time outside 1900-2200 is not a
+# real creation time, and a text in the format may be no time at all (2025-02-30): both read as
+# ``NO_TIME``, which the range expectation refuses and the day's cutoff lets pass (one reason).
+NO_TIME = datetime(1800, 1, 1)
+TIME_RANGE = (datetime(1900, 1, 1), datetime(2200, 12, 31, 23, 59, 59, 999999))
+_SANE = ("coalesce(case when year({t}) between 1900 and 2200 then {t} end, "
+         f"timestamp '{NO_TIME:%Y-%m-%d}')")
 # Unix seconds from 2000-01-01 to 2200 only: 0 or less is a placeholder (1970-01-01), not a time,
 # and milliseconds sent as seconds are past 2200.
 UNIX_RANGE = (946684800, 7258118400)
@@ -241,11 +245,12 @@ def build_checks(table: RawTable, source: Source, delivery_date: date, tz: str,
                 "less is a placeholder, milliseconds sent as seconds are past 2200", shown=(c.name,),
                 meta={"field": c.name, "kind": "format", "type": c.type}))
         elif c.type in ("timestamp", "date"):
-            # a text in the format that is no real time (2025-02-30, year 1800): its typed reading is empty
-            checks.append(Check(gxe.ExpectColumnValuesToNotBeNull(
-                column=_typed(c.name, _TIME[c.type]), row_condition=Column(c.name).is_not_null()), valid,
-                f"{c.name} reads as a real {'time' if c.type == 'timestamp' else 'day'} from 1900 to 2200 "
-                f"(its UTC reading {_typed(c.name, _TIME[c.type])} is there wherever {c.name} is)",
+            # a text in the format that is no real time (2025-02-30, year 1800): its typed reading is NO_TIME
+            typed = _typed(c.name, _TIME[c.type])
+            checks.append(Check(gxe.ExpectColumnValuesToBeBetween(
+                column=typed, min_value=TIME_RANGE[0], max_value=TIME_RANGE[1]), valid,
+                f"{c.name} is a real {'time' if c.type == 'timestamp' else 'day'} from 1900 to 2200 (its UTC reading "
+                f"{typed}; a text in the format that is none, like 2025-02-30, reads as {NO_TIME:%Y-%m-%d})",
                 shown=(c.name,), meta={"field": c.name, "kind": "format", "type": c.type}))
     for rule in table.rules:
         col = rule.columns[0]

@@ -16,7 +16,7 @@ from corpus import DAY, NEW_SKU, yotpo_review
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ugc_pipeline.sources import SOURCES
-from ugc_pipeline.validation import FORMATS, build_checks, build_data_docs, reference_names
+from ugc_pipeline.validation import FORMATS, TIME_RANGE, build_checks, build_data_docs, reference_names
 
 TABLES = [(source, table) for source in SOURCES.values() for table in source.tables]
 
@@ -52,7 +52,11 @@ def test_yotpo_reviews_suite_is_the_rules_on_the_fields_as_yotpo_names_them():
     assert ("ExpectColumnValuesToBeBetween", "created_at::timestamp",
             {"max_value": {"$PARAMETER": "created_at__cutoff"}, "strict_max": True}) in expectations
     assert [column for kind, column, _ in expectations if kind == "ExpectColumnValuesToNotBeNull"] == [
-        "id", "sku", "score", "created_at", "created_at::timestamp", "updated_at::timestamp"]
+        "id", "sku", "score", "created_at"]
+    # a text in the format that is no time (2025-02-30) or outside 1900-2200 reads as NO_TIME: refused
+    for field in ("created_at", "updated_at"):
+        assert ("ExpectColumnValuesToBeBetween", f"{field}::timestamp",
+                {"min_value": TIME_RANGE[0], "max_value": TIME_RANGE[1]}) in expectations
     # and the Data Docs' words are the rule, naming the field
     rules = {stated(c)[:2]: c.rule for c in checks}
     assert rules["ExpectColumnValuesToBeBetween", "score::int"].startswith("score between 1 and 5")
@@ -126,6 +130,22 @@ def test_formats_accept_what_the_platforms_send_and_refuse_the_rest(value_type, 
     regex = re.compile(FORMATS[value_type].regex)
     assert [t for t in good if not regex.search(t)] == []
     assert [t for t in bad if regex.search(t)] == []
+
+
+def test_a_time_in_the_format_that_is_no_real_time_is_not_a_valid_timestamp(business_env):
+    env = business_env
+    good = [yotpo_review(487000950 + i) for i in range(4)]
+    bad = [yotpo_review(487000960 + i, created=created, updated="2025-05-06T09:00:00Z")
+           for i, created in enumerate(("2025-02-30T10:00:00Z", "1850-05-06T10:00:00Z", "2999-05-06T10:00:00Z"))]
+    env.deliver("yotpo_reviews", DAY, {"page.json": {"reviews": good + bad}})
+
+    env.ingest("yotpo_reviews", DAY)
+
+    # one reason each: not "in the future" for the year 2999
+    assert [r["reasons"] for r in env.rejects()] == [
+        "created_at is a valid timestamp (got 2025-02-30T10:00:00Z)",
+        "created_at is a valid timestamp (got 1850-05-06T10:00:00Z)",
+        "created_at is a valid timestamp (got 2999-05-06T10:00:00Z)"]
 
 
 # -- the validation results and the Data Docs name the rules and the fields ---------------------
