@@ -5,15 +5,24 @@ suites are code, versioned with the project): required fields, castable types, r
 values, references to the business tables, one record per native id and version within the
 delivery, creation times not after the delivery day, and a non-empty table for required sources.
 
-GX runs on a pandas DataFrame prepared set-based by DuckDB from the parsed rows (no file is read
-again): for every typed column its value (``<col>__value``) and its unparseable text
-(``<col>__unparseable``), lower-cased copies for case-insensitive sets, the unresolved value of
-each reference, and a duplicate marker, set last: of several occurrences of one key and version,
-the last one passing every other expectation loads and the other valid ones are duplicates (an
-invalid one is quarantined for its own failure only). Records that fail an expectation are
-quarantined with the expectation's description and the offending value as delivered (the field's
-raw text, never the typed value GX compared); the rest load. Above the source's rejected-share
-threshold the delivery is considered broken: ``DeliveryError`` names the file, the expectation and the counts.
+Each expectation is the rule itself on the column as the platform delivers it (the raw field
+name), so that the Data Docs read as the rules: ``score`` is present
+(``expect_column_values_to_not_be_null``), ``created_at`` matches its format
+(``expect_column_values_to_match_regex``, ``FORMATS``), ``moderation_status`` is one of its values
+(``expect_column_values_to_be_in_set``; a regex with ``(?i:...)`` where the case does not matter),
+``sku`` is in the product catalogue (in-set against every ``products.sku`` delivered so far, an
+expectation parameter), ``(id, updated_at)`` is unique (``expect_compound_columns_to_be_unique``).
+Where a value must be compared (a range, the day's cutoff) or read (is ``2025-02-30`` a time?),
+the expectation is on its typed copy ``<column>::<type>``, read by DuckDB from the text in the
+column's format only (so a bad text fails its format and nothing else).
+
+GX runs on a pandas DataFrame of those columns (no file is read again). Records that fail an
+expectation are quarantined with its description and the offending value as delivered (the
+field's raw text, never the typed copy GX compared); the rest load. Of several occurrences of one
+key and version, the last one passing every other expectation loads and the other valid ones are
+duplicates (an invalid one is quarantined for its own failure only). Above the source's
+rejected-share threshold the delivery is considered broken: ``DeliveryError`` names the file, the
+expectation and the counts.
 
 ``great_expectations`` is imported lazily: it takes seconds and is needed only inside tasks.
 """
@@ -43,38 +52,82 @@ log = logging.getLogger(__name__)
 # closure") and as it validates: a task log would be mostly GX. Its warnings and errors still show.
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
-_INT = "case when regexp_full_match(trim({v}), '[+-]?[0-9]+') then try_cast(trim({v}) as bigint) end"
-# A time outside 1900-2200 is not a real creation time (e.g. milliseconds sent as seconds).
-_SANE = "case when year({t}) between 1900 and 2200 then {t} end"
-_VALUE = {
-    "int": _INT,  # '4.5' is not an int (try_cast would round it)
-    "float": "try_cast(trim({v}) as double)",
-    "bool": "try_cast(trim({v}) as boolean)",
-    # Timestamps are compared in UTC, as naive values (what pandas and GX handle everywhere).
-    "timestamp": _SANE.format(t="cast(timezone('UTC', try_cast(trim({v}) as timestamptz)) as timestamp)"),
-    # Seconds from 2000-01-01 to 2200 only: 0 or less is a placeholder (1970-01-01), not a time, and
-    # milliseconds sent as seconds would overflow.
-    "unix_seconds": "case when (" + _INT + ") between 946684800 and 7258118400 "
-                    "then cast(timezone('UTC', to_timestamp(" + _INT + ")) as timestamp) end",
-    "date": _SANE.format(t="cast(try_cast(trim({v}) as date) as timestamp)"),
+# The format each value type is delivered in: GX checks the raw text against ``regex``
+# (``ExpectColumnValuesToMatchRegex``); ``core`` is the same pattern for DuckDB (RE2, full match of
+# the trimmed text), which reads a typed copy only from text in the format. Surrounding spaces are
+# ignored (DuckDB's ``trim``); ``\Z``, not ``$``, so that a trailing newline is not in the format.
+@dataclass(frozen=True)
+class Format:
+    core: str
+    says: str  # the format in words, as the Data Docs and the decisions state it
+
+    @property
+    def regex(self) -> str:
+        return f"^ *(?:{self.core}) *\\Z"
+
+
+_DIGITS = "[+-]?[0-9]{1,18}"  # at most 18 digits: always within DuckDB's bigint
+FORMATS: dict[str, Format] = {
+    "int": Format(_DIGITS, "an integer: digits, an optional sign (at most 18 digits)"),
+    "float": Format(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?",
+                    "a decimal number with a dot, optionally an exponent (1e5)"),
+    "bool": Format("(?i:true|false|t|f|yes|no|y|n|1|0)", "a boolean: true/false, t/f, yes/no, y/n or 1/0, any case"),
+    "timestamp": Format(
+        "[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\\.[0-9]*)?)?)?"
+        " ?(?:Z|[+-][0-9]{2}(?::?[0-9]{2}){0,2}|[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*)?",
+        "an ISO 8601 date and time: YYYY-MM-DD, then hh:mm[:ss[.fraction]] after T or a space, then Z, an "
+        "offset (+hh, +hhmm, +hh:mm) or a zone name (UTC, Europe/Paris); no offset means UTC"),
+    "unix_seconds": Format(_DIGITS, "whole seconds since 1970-01-01 UTC (unix time)"),
+    "date": Format("[0-9]{4}-[0-9]{2}-[0-9]{2}", "an ISO 8601 calendar date, YYYY-MM-DD"),
 }
+
+# Typed copies of a raw column, where GX compares values (between, the day's cutoff): named
+# ``<column>::<type>``, read by DuckDB from the text in the column's format only (NULL otherwise:
+# a bad text fails its format and nothing else). ``{v}`` is the trimmed text. Times are compared in
+# UTC, as naive values (what pandas and GX handle everywhere). A time outside 1900-2200 is not a
+# real creation time, and a text in the format may be no time at all (2025-02-30): both read as
+# ``NO_TIME``, which the range expectation refuses and the day's cutoff lets pass (one reason).
+NO_TIME = datetime(1800, 1, 1)
+TIME_RANGE = (datetime(1900, 1, 1), datetime(2200, 12, 31, 23, 59, 59, 999999))
+_SANE = ("coalesce(case when year({t}) between 1900 and 2200 then {t} end, "
+         f"timestamp '{NO_TIME:%Y-%m-%d}')")
+# Unix seconds from 2000-01-01 to 2200 only: 0 or less is a placeholder (1970-01-01), not a time,
+# and milliseconds sent as seconds are past 2200.
+UNIX_RANGE = (946684800, 7258118400)
+_TYPED: dict[tuple[str, str], str] = {  # (value type, copy type) -> DuckDB expression
+    ("int", "int"): "cast({v} as bigint)",
+    ("float", "double"): "cast({v} as double)",
+    ("unix_seconds", "int"): "cast({v} as bigint)",
+    ("unix_seconds", "timestamp"): f"case when cast({{v}} as bigint) between {UNIX_RANGE[0]} and {UNIX_RANGE[1]} "
+                                   "then cast(timezone('UTC', to_timestamp(cast({v} as bigint))) as timestamp) end",
+    ("timestamp", "timestamp"): _SANE.replace("{t}", "cast(timezone('UTC', try_cast({v} as timestamptz)) as timestamp)"),
+    ("date", "date"): _SANE.replace("{t}", "cast(try_cast({v} as date) as timestamp)"),
+}
+# the copy compared by a ``between`` rule, and the one the day's cutoff compares
+_NUMBER = {"int": "int", "float": "double", "unix_seconds": "int"}
+_TIME = {"timestamp": "timestamp", "unix_seconds": "timestamp", "date": "date"}
+
+
+def _typed(column: str, copy: str) -> str:
+    return f"{column}::{copy}"
 
 
 @dataclass(frozen=True)
 class Check:
-    """One expectation of a suite, with the frame column it reads and how a failure reads:
+    """One expectation of a suite and how a record failing it reads in the quarantine:
     ``<description> (<label> <text>)``, the text being the first present of the ``shown`` fields
-    as delivered (the raw text, not the typed value GX compared), or a derived frame column."""
+    as delivered (the raw text, never the typed copy GX compared), or where the kept occurrence of
+    a duplicate sits."""
 
-    expectation: object  # a great_expectations Expectation
+    expectation: object  # a great_expectations Expectation, on the raw columns (or their typed copies)
     description: str  # what the quarantine's ``reasons`` and the logs say
+    rule: str  # the rule as the suite and its Data Docs state it (the same every day)
     shown: tuple[str, ...] = ()  # the fields whose delivered text the reason shows; () for none
     label: str = "got"
     # the values of the expectation's ``{"$PARAMETER": name}`` fields for this delivery (the
     # suite itself is the same every day, so it is registered once per process)
     parameters: dict = field(default_factory=dict)
-    # the rule as the GX suite and its Data Docs state it, when ``description`` names the day
-    rule: str | None = None
+    meta: dict = field(default_factory=dict)  # what Data Docs show beside the rule (field, kind...)
 
 
 @dataclass
@@ -165,113 +218,163 @@ def _latest(delivery_date: date, tz: str, value_type: str) -> str:
 
 def build_checks(table: RawTable, source: Source, delivery_date: date, tz: str,
                  references: References) -> tuple[list[Check], list[str]]:
-    """The expectations of one raw table, and the notes on those that could not apply."""
+    """The expectations of one raw table, each the rule itself on the column as delivered (its raw
+    name), and the notes on those that could not apply."""
     import great_expectations.expectations as gxe
+    from great_expectations.expectations.row_conditions import Column
 
     checks: list[Check] = []
     notes: list[str] = []
     if source.required:
-        checks.append(Check(gxe.ExpectTableRowCountToBeBetween(min_value=1),
-                            "the delivery holds at least one record"))
+        checks.append(Check(gxe.ExpectTableRowCountToBeBetween(min_value=1), "the delivery holds at least one record",
+                            "the delivery holds at least one record (the source is required)",
+                            meta={"kind": "required source"}))
     for c in table.columns:
         if c.required:
-            checks.append(Check(gxe.ExpectColumnValuesToNotBeNull(column=c.name), f"{c.name} is present"))
-        if c.type in _VALUE:
-            checks.append(Check(gxe.ExpectColumnValuesToBeNull(column=f"{c.name}__unparseable"),
-                                f"{c.name} is a valid {c.type.replace('_', ' ')}", shown=(c.name,)))
+            checks.append(Check(gxe.ExpectColumnValuesToNotBeNull(column=c.name), f"{c.name} is present",
+                                f"{c.name} is present in every record", meta={"field": c.name, "kind": "required"}))
+        if c.type not in FORMATS:
+            continue
+        valid = f"{c.name} is a valid {c.type.replace('_', ' ')}"
+        fmt = FORMATS[c.type]
+        checks.append(Check(gxe.ExpectColumnValuesToMatchRegex(column=c.name, regex=fmt.regex), valid,
+                            f"{c.name} is {fmt.says}", shown=(c.name,),
+                            meta={"field": c.name, "kind": "format", "type": c.type}))
+        if c.type == "unix_seconds":
+            low, high = UNIX_RANGE
+            checks.append(Check(gxe.ExpectColumnValuesToBeBetween(
+                column=_typed(c.name, "int"), min_value=low, max_value=high), valid,
+                f"{c.name} is a time from 2000-01-01 to 2200-01-01 in unix seconds ({low} to {high}): 0 or "
+                "less is a placeholder, milliseconds sent as seconds are past 2200", shown=(c.name,),
+                meta={"field": c.name, "kind": "format", "type": c.type}))
+        elif c.type in ("timestamp", "date"):
+            # a text in the format that is no real time (2025-02-30, year 1800): its typed reading is NO_TIME
+            typed = _typed(c.name, _TIME[c.type])
+            checks.append(Check(gxe.ExpectColumnValuesToBeBetween(
+                column=typed, min_value=TIME_RANGE[0], max_value=TIME_RANGE[1]), valid,
+                f"{c.name} is a real {'time' if c.type == 'timestamp' else 'day'} from 1900 to 2200 (its UTC reading "
+                f"{typed}; a text in the format that is none, like 2025-02-30, reads as {NO_TIME:%Y-%m-%d})",
+                shown=(c.name,), meta={"field": c.name, "kind": "format", "type": c.type}))
     for rule in table.rules:
         col = rule.columns[0]
+        meta = {"field": " or ".join(rule.columns), "kind": rule.kind}
         if rule.kind == "between":
-            typed = f"{col}__value" if table.column(col).type in _VALUE else f"{col}__number"
-            checks.append(Check(gxe.ExpectColumnValuesToBeBetween(
-                column=typed, min_value=rule.min, max_value=rule.max), rule.description, shown=(col,)))
+            value_type = table.column(col).type
+            typed = _typed(col, _NUMBER.get(value_type, "double"))
+            checks.append(Check(gxe.ExpectColumnValuesToBeBetween(column=typed, min_value=rule.min, max_value=rule.max),
+                                rule.description, f"{rule.description} (compared as a number: {typed})",
+                                shown=(col,), meta=meta))
+        elif rule.kind == "in_set" and not rule.ignore_case:
+            checks.append(Check(gxe.ExpectColumnValuesToBeInSet(column=col, value_set=list(rule.values)),
+                                rule.description, rule.description, shown=(col,), meta=meta))
         elif rule.kind == "in_set":
-            values = [v.lower() for v in rule.values] if rule.ignore_case else list(rule.values)
-            column = f"{col}__lower" if rule.ignore_case else col
-            checks.append(Check(gxe.ExpectColumnValuesToBeInSet(column=column, value_set=values), rule.description,
-                                shown=(col,)))
+            # one of the values in any case, surrounding spaces ignored: a regex, the values kept as declared
+            regex = "^ *(?i:" + "|".join(re.escape(v) for v in rule.values) + r") *\Z"
+            checks.append(Check(gxe.ExpectColumnValuesToMatchRegex(column=col, regex=regex), rule.description,
+                                f"{rule.description}, in any case", shown=(col,),
+                                meta={**meta, "values": list(rule.values), "ignore_case": True}))
         elif rule.kind == "resolves":
-            if all(references.get(ref) for ref in rule.reference):
-                checks.append(Check(gxe.ExpectColumnValuesToBeNull(column=_unresolved(rule)), rule.description,
-                                    shown=rule.columns))
-            else:
+            if not all(references.get(ref) for ref in rule.reference):
                 notes.append(f"skipped '{rule.description}': {', '.join(rule.reference)} not loaded yet")
+                continue
+            checks += _reference_checks(rule, references, meta, Column, gxe)
     if table.created_column:
-        value_type = table.column(table.created_column).type
-        parameter = f"{table.created_column}__cutoff"
+        created = table.created_column
+        value_type = table.column(created).type
+        parameter = f"{created}__cutoff"
         checks.append(Check(gxe.ExpectColumnValuesToBeBetween(
-            column=f"{table.created_column}__value", strict_max=True, max_value={"$PARAMETER": parameter}),
-            f"{table.created_column} is not in the future of the delivery {delivery_date} "
-            f"({_latest(delivery_date, tz, value_type)})", shown=(table.created_column,),
-            parameters={parameter: _kpi_cutoff(delivery_date, tz, value_type == "date")},
-            rule=f"{table.created_column} is not in the future of the delivery day (before ${parameter}: the end "
-                 "of the day after it in the KPI time zone, as an export of day D runs in the night of D+1)"))
-    if table.key:  # decided last, among the occurrences that pass every other expectation (check_frame)
-        checks.append(Check(gxe.ExpectColumnValuesToBeNull(column=DUPLICATE),
-                            f"{'+'.join(table.key)} appears once per version in the delivery "
-                            "(the last valid occurrence is kept)", shown=(DUPLICATE,), label="kept"))
+            column=_typed(created, _TIME[value_type]), strict_max=True, max_value={"$PARAMETER": parameter}),
+            f"{created} is not in the future of the delivery {delivery_date} "
+            f"({_latest(delivery_date, tz, value_type)})",
+            f"{created} is not after the end of the delivery day: before ${parameter}, the end of the day after "
+            "the delivery day in the KPI time zone (an export of day D runs in the night of D+1)",
+            shown=(created,), parameters={parameter: _kpi_cutoff(delivery_date, tz, value_type == "date")},
+            meta={"field": created, "kind": "not after the delivery day"}))
+    if table.key:  # which occurrence loads is decided last, among those passing every other expectation
+        key = [*table.key, *filter(None, [table.version_column])]
+        expectation = gxe.ExpectColumnValuesToBeUnique(column=key[0]) if len(key) == 1 else \
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=key)
+        checks.append(Check(
+            expectation, f"{'+'.join(table.key)} {DUPLICATE}",
+            f"({', '.join(key)}) is unique in the delivery: of several occurrences of one "
+            f"{'key and version' if table.version_column else 'key'}, the last one passing every other expectation "
+            "loads, the other valid ones are quarantined as duplicates", shown=(_KEPT,), label="kept",
+            meta={"field": ", ".join(key), "kind": "unique"}))
     return checks, notes
 
 
-def _unresolved(rule: Rule) -> str:
-    return "__unresolved_" + "_".join(rule.columns)
+# How a duplicate's reason reads (after its key); the reason shows where the kept occurrence sits.
+DUPLICATE = "appears once per version in the delivery (the last valid occurrence is kept)"
+_KEPT = "\x00kept"  # Check.shown of the duplicate check: where the kept occurrence sits, not a field
 
 
-# The duplicate marker: where the occurrence that was kept sits (NULL for a record that is no duplicate).
-DUPLICATE = "__duplicate"
+def _reference_checks(rule: Rule, references: References, meta: dict, Column, gxe) -> list[Check]:  # noqa: N803
+    """A reference as in-set expectations against the business table's keys (an expectation
+    parameter: the suite stays the same when the catalogue grows). With several columns, the rule
+    passes when any present one resolves: the first present one is checked, if none of the later
+    ones resolves (``product_id in products.sku``, unless ``gtin`` is in ``products.gtin``; ``gtin``
+    where ``product_id`` is blank)."""
+    checks = []
+    for i, (column, ref) in enumerate(zip(rule.columns, rule.reference, strict=True)):
+        conditions = [Column(c).is_null() for c in rule.columns[:i]]
+        conditions += [Column(c).is_not_in(sorted(references[r]))
+                       for c, r in zip(rule.columns[i + 1:], rule.reference[i + 1:], strict=True)]
+        condition = None
+        for one in conditions:
+            condition = one if condition is None else condition & one
+        kwargs = {"row_condition": condition} if condition is not None else {}
+        stated = f"{column} in {ref}"
+        if len(rule.columns) > 1:
+            later = [f"{c} is not in {r}" for c, r in zip(rule.columns[i + 1:], rule.reference[i + 1:], strict=True)]
+            stated += " where " + " and ".join([*(f"{c} is blank" for c in rule.columns[:i]), *later])
+        parameter = ref.replace(".", "__")  # a parameter name is an identifier
+        checks.append(Check(gxe.ExpectColumnValuesToBeInSet(column=column, value_set={"$PARAMETER": parameter},
+                                                            **kwargs),
+                            rule.description, f"{stated} (every {ref} delivered so far)",
+                            shown=(column,), parameters={parameter: sorted(references[ref])},
+                            meta={**meta, "reference": ref}))
+    return checks
 
 
 # -- the frame GX validates -------------------------------------------------------------------
 
-def check_frame(table: RawTable, arrow: pa.Table, references: References, checks: list[Check]) -> pd.DataFrame:
-    """The parsed rows plus the derived columns the expectations read, in the rows' order.
-
-    The duplicate marker comes last, from the other checks' failures: of the occurrences of one
-    key and version, the last one that fails no other expectation is kept, and each other valid
-    occurrence is marked with where the kept one sits. An invalid occurrence is quarantined for
-    its own failure only, and never makes a valid one a duplicate (nor is it ever the one kept).
-    """
+def check_frame(table: RawTable, arrow: pa.Table, checks: list[Check]) -> pd.DataFrame:
+    """The columns the expectations read, in the rows' order: the raw text of each field, as
+    delivered, and the typed copies (``<column>::<type>``) that ranges and the day's cutoff compare,
+    read by DuckDB from text in the column's format only."""
+    read: set[str] = set()
+    for check in checks:
+        e = check.expectation
+        read |= set(getattr(e, "column_list", None) or [getattr(e, "column", None)])
+        read |= _condition_columns(getattr(e, "row_condition", None))
+    read.discard(None)
     con = duckdb.connect()
     try:
         con.execute("set TimeZone = 'UTC'")
-        con.register("parsed", arrow.drop_columns(["raw_record"]).append_column(
-            "__row", pa.array(range(arrow.num_rows), pa.int64())))
-        # Only what an expectation reads: required fields, in-set values, keys (not free text).
-        plain = {c.name for c in table.columns if c.required}
-        plain |= {r.columns[0] for r in table.rules if r.kind == "in_set" and not r.ignore_case}
-        exprs = [sql_ident(c.name) for c in table.columns if c.name in plain]
+        con.register("parsed", arrow.drop_columns(["raw_record"]))
+        exprs = []
         for c in table.columns:
             v = sql_ident(c.name)
-            if c.type in _VALUE:
-                value = _VALUE[c.type].format(v=v)
-                exprs.append(f"{value} as {sql_ident(c.name + '__value')}")
-                exprs.append(f"case when {v} is not null and {value} is null then {v} end "
-                             f"as {sql_ident(c.name + '__unparseable')}")
-        for rule in table.rules:
-            col = sql_ident(rule.columns[0])
-            if rule.kind == "between" and table.column(rule.columns[0]).type not in _VALUE:
-                exprs.append(f"try_cast(trim({col}) as double) as {sql_ident(rule.columns[0] + '__number')}")
-            elif rule.kind == "in_set" and rule.ignore_case:
-                exprs.append(f"lower(trim({col})) as {sql_ident(rule.columns[0] + '__lower')}")
-            elif rule.kind == "resolves" and all(references.get(r) for r in rule.reference):
-                matched = []
-                for column, ref in zip(rule.columns, rule.reference, strict=True):
-                    name = "ref_" + ref.replace(".", "_")
-                    if name not in {t[0] for t in con.execute("show tables").fetchall()}:
-                        con.register(name, pa.table({"value": pa.array(sorted(references[ref]), pa.string())}))
-                    # coalesce: a blank identifier resolves nothing (NULL in ... is NULL, not false)
-                    matched.append(f"coalesce({sql_ident(column)} in (select value from {name}), false)")
-                present = " or ".join(f"{sql_ident(c)} is not null" for c in rule.columns)
-                shown = "coalesce(" + ", ".join(sql_ident(c) for c in rule.columns) + ")" if len(rule.columns) > 1 \
-                    else sql_ident(rule.columns[0])
-                exprs.append(f"case when ({present}) and not ({' or '.join(matched)}) then {shown} end "
-                             f"as {sql_ident(_unresolved(rule))}")
-        frame = con.sql(f"select {', '.join(exprs)} from parsed order by __row").df()
-        if table.key:
-            frame[DUPLICATE] = _duplicates(con, table, _failing(checks, frame))
+            if c.name in read:
+                exprs.append(v)
+            for (value_type, copy), sql in _TYPED.items():
+                if _typed(c.name, copy) in read and value_type == c.type:
+                    in_format = f"regexp_full_match(trim({v}), '{FORMATS[c.type].core}')"
+                    exprs.append(f"case when {in_format} then {sql.format(v=f'trim({v})')} end "
+                                 f"as {sql_ident(_typed(c.name, copy))}")
+            if c.type not in FORMATS and _typed(c.name, "double") in read:  # a range on a text column
+                exprs.append(f"try_cast(trim({v}) as double) as {sql_ident(_typed(c.name, 'double'))}")
+        return con.sql(f"select {', '.join(exprs)} from parsed").df()
     finally:
         con.close()
-    return frame
+
+
+def _condition_columns(condition) -> set[str]:
+    if condition is None:
+        return set()
+    if hasattr(condition, "conditions"):
+        return set().union(*(_condition_columns(c) for c in condition.conditions))
+    return {condition.column.name}
 
 
 def _parameter(value, parameters: dict):
@@ -281,22 +384,45 @@ def _parameter(value, parameters: dict):
     return value
 
 
+def _condition(condition, frame: pd.DataFrame) -> pd.Series:
+    """The rows a GX row condition (``Column(...).is_null()``, ``is_not_in``, ``&``) keeps."""
+    from great_expectations.expectations.row_conditions import AndCondition, ComparisonCondition, NullityCondition
+
+    if isinstance(condition, AndCondition):
+        kept = pd.Series(True, index=frame.index)
+        for one in condition.conditions:
+            kept &= _condition(one, frame)
+        return kept
+    if isinstance(condition, NullityCondition):
+        nulls = frame[condition.column.name].isna()
+        return nulls if condition.is_null else ~nulls
+    operator = str(condition.operator) if isinstance(condition, ComparisonCondition) else None
+    if operator in ("IN", "NOT_IN"):
+        inside = frame[condition.column.name].isin(list(condition.parameter))
+        return inside if operator == "IN" else ~inside
+    raise TypeError(f"validation._condition does not know {condition!r}: add it")
+
+
 def _unexpected(expectation, frame: pd.DataFrame, parameters: dict | None = None) -> pd.Series | None:
-    """The rows a column-map expectation of ``build_checks`` finds unexpected, computed as GX does
-    on pandas (nulls are never unexpected except for "not null"); None for a table-level one.
-    Lets the duplicate decision come after the other checks within one GX run; ``validate_table``
-    checks that GX found exactly these rows."""
+    """The rows an expectation of ``build_checks`` finds unexpected, computed as GX does on pandas
+    (nulls are never unexpected except for "not null"; a row condition leaves rows out); None for
+    a table-level one. ``validate_table`` checks that GX counted exactly these rows."""
     import great_expectations.expectations as gxe
 
     if isinstance(expectation, gxe.ExpectTableRowCountToBeBetween):
         return None
+    if isinstance(expectation, gxe.ExpectCompoundColumnsToBeUnique):  # ignore_row_if: all_values_are_missing
+        columns = frame[list(expectation.column_list)]
+        return _bools(columns.notna().any(axis=1) & columns.duplicated(keep=False))
     values = frame[expectation.column]
     if isinstance(expectation, gxe.ExpectColumnValuesToNotBeNull):
         unexpected = values.isna()
-    elif isinstance(expectation, gxe.ExpectColumnValuesToBeNull):
-        unexpected = values.notna()
+    elif isinstance(expectation, gxe.ExpectColumnValuesToBeUnique):
+        unexpected = values.notna() & values.duplicated(keep=False)
     elif isinstance(expectation, gxe.ExpectColumnValuesToBeInSet):
-        unexpected = values.notna() & ~values.isin(list(expectation.value_set))
+        unexpected = values.notna() & ~values.isin(list(_parameter(expectation.value_set, parameters or {})))
+    elif isinstance(expectation, gxe.ExpectColumnValuesToMatchRegex):
+        unexpected = values.notna() & ~values.astype(str).str.contains(expectation.regex)
     elif isinstance(expectation, gxe.ExpectColumnValuesToBeBetween):
         unexpected = pd.Series(False, index=frame.index)
         low, high = (_parameter(expectation.min_value, parameters or {}),
@@ -307,6 +433,8 @@ def _unexpected(expectation, frame: pd.DataFrame, parameters: dict | None = None
             unexpected |= _bools((values >= high) if expectation.strict_max else (values > high))
     else:
         raise TypeError(f"validation._unexpected does not know {type(expectation).__name__}: add it")
+    if expectation.row_condition is not None:
+        unexpected &= _condition(expectation.row_condition, frame)
     return _bools(unexpected)
 
 
@@ -315,30 +443,30 @@ def _bools(series: pd.Series) -> pd.Series:
     return series.fillna(False).astype(bool)
 
 
-def _failing(checks: list[Check], frame: pd.DataFrame) -> pa.Array:
-    """Per row: does it fail a record-level expectation other than the duplicate one?"""
-    failing = pd.Series(False, index=frame.index)
-    for check in checks:
-        if getattr(check.expectation, "column", None) != DUPLICATE:
-            unexpected = _unexpected(check.expectation, frame, check.parameters)
-            if unexpected is not None:
-                failing |= unexpected
-    return pa.array(failing.to_numpy(dtype=bool))
+def _is_unique_check(check: Check) -> bool:
+    return check.shown == (_KEPT,)
 
 
-def _duplicates(con: duckdb.DuckDBPyConnection, table: RawTable, failing: pa.Array) -> list[str | None]:
-    """The duplicate marker per row (``con`` holds ``parsed``): among the valid occurrences of one
-    key and version, every one but the last (file name, then position) names the last one, by
-    its position (and its file when it sits in another one)."""
-    con.register("failing", pa.table({"__row": pa.array(range(len(failing)), pa.int64()), "__failing": failing}))
-    partition = ", ".join(sql_ident(k) for k in [*table.key, *filter(None, [table.version_column])])
-    kept_file, kept_position = "first_value(source_file) over w", "first_value(record_position) over w"
-    rows = con.sql(
-        f"select case when not __failing and row_number() over w > 1 then "
-        f"  case when {kept_file} = source_file then {kept_position} else {kept_file} || ' ' || {kept_position} end "
-        f"end from parsed join failing using (__row) "
-        f"window w as (partition by {partition}, __failing order by source_file desc, record_number desc) "
-        f"order by __row").fetchall()
+def _duplicates(table: RawTable, arrow: pa.Table, failing: pd.Series) -> list[str | None]:
+    """Where the kept occurrence sits, for each duplicate (None for every other row): among the
+    occurrences of one key and version that pass every other expectation, every one but the last
+    (file name, then position) is a duplicate of the last one, named by its position (and its file
+    when it sits in another one). An invalid occurrence is never a duplicate, nor ever kept."""
+    con = duckdb.connect()
+    try:
+        con.register("parsed", arrow.drop_columns(["raw_record"]).append_column(
+            "__failing", pa.array(failing.to_numpy(dtype=bool))).append_column(
+            "__row", pa.array(range(arrow.num_rows), pa.int64())))
+        partition = ", ".join(sql_ident(k) for k in [*table.key, *filter(None, [table.version_column])])
+        kept_file, kept_position = "first_value(source_file) over w", "first_value(record_position) over w"
+        rows = con.sql(
+            f"select case when not __failing and row_number() over w > 1 then "
+            f"  case when {kept_file} = source_file then {kept_position} else {kept_file} || ' ' || {kept_position} end "
+            f"end from parsed "
+            f"window w as (partition by {partition}, __failing order by source_file desc, record_number desc) "
+            f"order by __row").fetchall()
+    finally:
+        con.close()
     return [r[0] for r in rows]
 
 
@@ -413,8 +541,8 @@ def _checkpoint(gx, context, table: RawTable, checks: list[Check], gx_dir: str |
     import json
 
     for i, check in enumerate(checks):
-        check.expectation.description = check.rule or check.description
-        check.expectation.meta = {"check": i}
+        check.expectation.description = check.rule
+        check.expectation.meta = {"check": i, **check.meta}
     content = json.dumps([c.expectation.configuration.to_json_dict() for c in checks], sort_keys=True, default=str)
     key = (gx_dir or "", table.name, content)
     if not fresh and key in _CHECKPOINTS:
@@ -462,17 +590,16 @@ def build_data_docs(gx_dir: str | None) -> str | None:
 
 class _Shown:
     """The text a reason shows for a check on one row: the first present of its ``shown`` fields
-    as delivered (the parsed raw text), or a derived frame column (the duplicate marker)."""
+    as delivered (the parsed raw text), or where the kept occurrence of a duplicate sits."""
 
-    def __init__(self, arrow: pa.Table, frame: pd.DataFrame):
-        self.arrow, self.frame = arrow, frame
-        self.columns: dict[str, list] = {}
+    def __init__(self, arrow: pa.Table, kept: list[str | None]):
+        self.arrow = arrow
+        self.columns: dict[str, list] = {_KEPT: kept}
 
     def __call__(self, check: Check, row: int) -> str | None:
         for name in check.shown:
             if name not in self.columns:
-                self.columns[name] = self.arrow.column(name).to_pylist() if name in self.arrow.column_names \
-                    else [None if pd.isna(v) else v for v in self.frame[name]]
+                self.columns[name] = self.arrow.column(name).to_pylist()
             if self.columns[name][row] is not None:
                 return str(self.columns[name][row])
         return None
@@ -487,35 +614,51 @@ def validate_table(source: Source, parsed: ParsedTable, delivery_date: date, tz:
     checks, notes = build_checks(table, source, delivery_date, tz, references)
     for note in notes:
         log.warning("%s: %s", table.name, note)
-    frame = check_frame(table, arrow, references, checks)
+    frame = check_frame(table, arrow, checks)
     results = run_suite(table, checks, frame, gx_dir, run_name)
     docs = data_docs_url(gx_dir)
-    shown = _Shown(arrow, frame)
+
+    # GX counts the failing records (result format BASIC: it does not list them, which costs a
+    # third of its time); which ones they are is what GX's rule selects on the same frame, and the
+    # counts must agree (else a record could be lost)
+    unexpected = []
+    for check, res in zip(checks, results, strict=True):
+        rows = _unexpected(check.expectation, frame, check.parameters)
+        count = int((res.result or {}).get("unexpected_count") or 0)
+        if rows is not None and count != int(rows.sum()):
+            raise RuntimeError(f"{table.name}: GX found {count} records failing '{check.rule}', "
+                               f"validation._unexpected {int(rows.sum())} (on which the quarantine rests)")
+        unexpected.append(rows)
+    failing = pd.Series(False, index=frame.index)
+    for check, rows in zip(checks, unexpected, strict=True):
+        if rows is not None and not _is_unique_check(check):
+            failing |= rows
+    # of the occurrences the uniqueness expectation finds, the duplicates: every valid one but the last
+    kept = _duplicates(table, arrow, failing) if table.key else [None] * arrow.num_rows
+    shown = _Shown(arrow, kept)
 
     reasons: dict[int, list[str]] = {}
     outcomes = []
     table_failures = []
-    for check, res in zip(checks, results, strict=True):
+    for check, res, rows in zip(checks, results, unexpected, strict=True):
         description = check.description
-        info = res.result or {}
-        count = int(info.get("unexpected_count") or 0)
-        outcomes.append(Outcome(description, count, bool(res.success)))
-        expected = _unexpected(check.expectation, frame, check.parameters)
-        if expected is None:
+        # the log's summary states the rules as the Data Docs do (the cutoff with the day's limit)
+        outcomes.append(Outcome(description if check.parameters and "reference" not in check.meta else check.rule,
+                                int((res.result or {}).get("unexpected_count") or 0), bool(res.success)))
+        if rows is None:
             if not res.success:
                 table_failures.append(description)  # a table-level expectation
             continue
-        # GX counts the failing records (result format BASIC: it does not list them, which costs
-        # a third of its time); which ones they are is what GX's rule selects on the same frame
-        indexes = [int(i) for i in expected[expected].index]
-        if count != len(indexes):
-            # the duplicate decision assumed other failures than GX found: a record could be lost
-            raise RuntimeError(f"{table.name}: GX found {count} records failing '{description}', "
-                               f"validation._unexpected {len(indexes)} (on which the quarantine rests)")
-        for idx in indexes:
+        if _is_unique_check(check):
+            duplicates = pd.Series([k is not None for k in kept], index=frame.index)
+            if (duplicates & ~rows).any():
+                raise RuntimeError(f"{table.name}: a duplicate that GX did not find not unique")
+            rows = duplicates
+        for idx in (int(i) for i in rows[rows].index):
             text = shown(check, idx)
-            reasons.setdefault(idx, []).append(f"{description} ({check.label} {text})" if text is not None
-                                               else description)
+            reason = f"{description} ({check.label} {text})" if text is not None else description
+            if reason not in reasons.setdefault(idx, []):  # a format and its reading fail together
+                reasons[idx].append(reason)
 
     if table_failures:
         first = arrow.column("source_file")[0].as_py() if arrow.num_rows else f"{source.name}/{delivery_date}"
