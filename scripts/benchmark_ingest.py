@@ -9,10 +9,10 @@ all-DuckDB floor, each in its own process, on this machine (issue #10, goal 3).
 Writes the landing zone (N reviews in JSON pages of ``--page-size``, the project's page format)
 in a temporary folder, then runs, one after the other, each in a new Python process:
 
-- ``pipeline``: ``ingest_source`` (stages parse, validate, load; no pull: the files are dropped)
-  then ``build_marts`` (dbt), into a DuckDB warehouse in the temporary folder, or into the
-  warehouse ``--warehouse-url`` names (an empty, throwaway database: the benchmark replaces its
-  2025-05-01 Yotpo delivery and rebuilds its marts);
+- ``pipeline``: ``ingest_source`` (stages parse, validate, load; no pull: the files are dropped),
+  then ``build_marts`` (dbt) in a second process, as the DAGs' tasks run them, into a DuckDB
+  warehouse in the temporary folder, or into the warehouse ``--warehouse-url`` names (an empty,
+  throwaway database: the benchmark replaces its 2025-05-01 Yotpo delivery and rebuilds its marts);
 - ``naive``: ``json.load`` per page, one pandas DataFrame, a GX suite of 8 expectations (result
   format COMPLETE, the failing rows dropped), ``DataFrame.to_sql`` into DuckDB, a daily aggregate;
 - ``floor``: DuckDB alone: ``read_json`` + ``unnest``, one SQL validation query writing a rejects
@@ -109,19 +109,27 @@ class Stages:
                 for name, s in self.seconds.items()}
 
 
-def run_pipeline(landing: Path, warehouse_url: str, batch_records: int | None) -> dict:
-    from ugc_pipeline.pipeline import build_marts, ingest_source
+def run_ingest(landing: Path, warehouse_url: str, batch_records: int | None) -> dict:
+    from ugc_pipeline.pipeline import ingest_source
     from ugc_pipeline.settings import Settings
 
     stages = Stages()
     extra = {"batch_records": batch_records} if batch_records else {}
     settings = Settings(landing_uri=str(landing), warehouse_url=warehouse_url, **extra)
     result = ingest_source(SOURCE, DAY, settings, run_id="benchmark", on_stage=stages)
-    stages("marts")
-    counts = build_marts(settings)
-    stages(None)
     return {"stages": stages.report(), "records_read": result.records_read, "loaded": result.records_loaded,
-            "rejected": result.records_rejected, "marts_rows": counts, "batch_records": settings.batch_records}
+            "rejected": result.records_rejected, "batch_records": settings.batch_records}
+
+
+def run_marts(landing: Path, warehouse_url: str) -> dict:
+    from ugc_pipeline.pipeline import build_marts
+    from ugc_pipeline.settings import Settings
+
+    stages = Stages()
+    stages("marts")
+    counts = build_marts(Settings(landing_uri=str(landing), warehouse_url=warehouse_url))
+    stages(None)
+    return {"stages": stages.report(), "marts_rows": counts}
 
 
 NAIVE_SUITE = 8  # expectations
@@ -131,6 +139,7 @@ def run_naive(landing: Path, work: Path) -> dict:
     import great_expectations as gx
     import great_expectations.expectations as gxe
     import pandas as pd
+    from great_expectations.data_context.types.base import ProgressBarsConfig
     from sqlalchemy import create_engine, text
 
     stages = Stages()
@@ -145,6 +154,7 @@ def run_naive(landing: Path, work: Path) -> dict:
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, errors="coerce")
     frame["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True, errors="coerce")
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     batch = context.data_sources.add_pandas("naive").add_dataframe_asset("reviews") \
         .add_batch_definition_whole_dataframe("all")
     expectations = [
@@ -227,6 +237,23 @@ def run_floor(landing: Path, work: Path) -> dict:
 
 # -- the parent: one process per path ------------------------------------------------------------
 
+def run_path(path: str, args, landing: Path, work: Path, warehouse_url: str) -> dict:
+    """One path's figures. The pipeline is two processes, as the DAGs run it: the ingest task
+    (parse, validate, load), then the marts task (dbt); its seconds add up, its peak is the
+    larger of the two."""
+    if path != "pipeline":
+        return run_child(path, args, landing, work, warehouse_url)
+    ingest = run_child("ingest", args, landing, work, warehouse_url)
+    marts = run_child("marts", args, landing, work, warehouse_url)
+    return {**ingest, "marts_rows": marts["marts_rows"], "stages": {**ingest["stages"], **marts["stages"]},
+            "seconds": round(ingest["seconds"] + marts["seconds"], 2),
+            "peak_rss_mb": max(ingest["peak_rss_mb"], marts["peak_rss_mb"]),
+            "cpu_seconds": round(ingest["cpu_seconds"] + marts["cpu_seconds"], 1),
+            "load_average_before": ingest["load_average_before"], "load_average_after": marts["load_average_after"],
+            "processes": {"ingest": {k: ingest[k] for k in ("seconds", "peak_rss_mb", "cpu_seconds")},
+                          "marts": {k: marts[k] for k in ("seconds", "peak_rss_mb", "cpu_seconds")}}}
+
+
 def run_child(path: str, args, landing: Path, work: Path, warehouse_url: str) -> dict:
     out = work / f"{path}.json"
     command = [sys.executable, __file__, "--child", path, "--landing", str(landing), "--work", str(work),
@@ -258,6 +285,9 @@ def print_report(report: dict) -> None:
         for stage, s in figures["stages"].items():
             rate = rows / s["seconds"] if s["seconds"] else 0
             print(f"{name:<9} {stage:<10} {s['seconds']:>8.1f} {rate:>10,.0f} {s['peak_rss_mb']:>12,}")
+        for process, p in figures.get("processes", {}).items():
+            print(f"{name:<9} {process + ' proc':<10} {p['seconds']:>8.1f} {rows / p['seconds']:>10,.0f} "
+                  f"{p['peak_rss_mb']:>12,}  CPU {p['cpu_seconds']} s")
         load = "before " + "/".join(f"{x:.1f}" for x in figures["load_average_before"]) + ", after " + \
             "/".join(f"{x:.1f}" for x in figures["load_average_after"])
         print(f"{name:<9} {'total':<10} {figures['seconds']:>8.1f} {rows / figures['seconds']:>10,.0f} "
@@ -277,15 +307,21 @@ def main() -> None:
                         help="SQLAlchemy URL of the pipeline's warehouse (default: a DuckDB file in the temporary "
                              "folder); the naive path and the floor always use DuckDB files")
     parser.add_argument("--json", type=Path, default=None, help="write the figures to this file")
-    parser.add_argument("--child", choices=PATHS, help=argparse.SUPPRESS)
+    parser.add_argument("--reuse-landing", type=Path, default=None,
+                        help="a landing zone an earlier run wrote with the same --rows and --page-size "
+                             "(kept with --keep-landing), instead of writing it again")
+    parser.add_argument("--keep-landing", type=Path, default=None, help="write the landing zone here and keep it")
+    parser.add_argument("--child", choices=("ingest", "marts", "naive", "floor"), help=argparse.SUPPRESS)
     parser.add_argument("--landing", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child:
-        if args.child == "pipeline":
-            figures = run_pipeline(args.landing, args.warehouse_url, args.batch_records)
+        if args.child == "ingest":
+            figures = run_ingest(args.landing, args.warehouse_url, args.batch_records)
+        elif args.child == "marts":
+            figures = run_marts(args.landing, args.warehouse_url)
         elif args.child == "naive":
             figures = run_naive(args.landing, args.work)
         else:
@@ -299,12 +335,14 @@ def main() -> None:
         parser.error(f"unknown path(s) {', '.join(sorted(unknown))}; choose among {', '.join(PATHS)}")
     with tempfile.TemporaryDirectory(prefix="ugc-bench-") as tmp:
         root = Path(tmp)
-        landing = root / "landing"
+        landing = args.reuse_landing or args.keep_landing or root / "landing"
         t0 = time.perf_counter()
-        write_reviews(landing, DAY, args.rows, args.page_size)
+        if not args.reuse_landing:
+            write_reviews(landing, DAY, args.rows, args.page_size)
         files = sorted((landing / SOURCE / DAY.isoformat()).glob("*.json"))
         size = sum(p.stat().st_size for p in files) / 1e6
-        print(f"wrote {args.rows:,} reviews ({size:.0f} MB, {len(files)} files) in {time.perf_counter() - t0:.1f}s")
+        print(f"{'reused' if args.reuse_landing else 'wrote'} {args.rows:,} reviews ({size:.0f} MB, {len(files)} "
+              f"files) in {time.perf_counter() - t0:.1f}s")
         url = args.warehouse_url or f"duckdb:///{root / 'warehouse.duckdb'}"
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
         report = {"records": args.rows, "landing_mb": round(size, 1), "files": len(files),
@@ -313,7 +351,7 @@ def main() -> None:
                   "warehouse": "postgresql" if url.startswith("postgres") else "duckdb", "paths": {}}
         for path in paths:
             print(f"-- {path}", flush=True)
-            report["paths"][path] = run_child(path, args, landing, root, url)
+            report["paths"][path] = run_path(path, args, landing, root, url)
         ratios = {}
         p, n, f = (report["paths"].get(k) for k in PATHS)
         if p and f:

@@ -520,7 +520,7 @@ class DeliveryParser:
                 self.con.execute(
                     f"copy (select *, {batch_of(raw, batches)} as batch from {name} order by source_file, "
                     f"record_number) to {sql_literal(target)} (format parquet, partition_by (batch), "
-                    "compression snappy)")
+                    "compression lz4)")
                 self.con.execute(f"delete from {name}")
         return written
 
