@@ -359,9 +359,12 @@ def main() -> None:
             ratios["pipeline / floor, total seconds (goal <= 2.5)"] = round(p["seconds"] / f["seconds"], 2)
             ratios["pipeline ingest stages (parse+validate+load) / floor stages"] = round(
                 ingest / sum(s["seconds"] for s in f["stages"].values()), 2)
+            ratios["pipeline / floor, CPU seconds (steadier than wall time on a shared machine)"] = round(
+                p["cpu_seconds"] / f["cpu_seconds"], 2)
             ratios["pipeline / floor, peak RSS"] = round(p["peak_rss_mb"] / f["peak_rss_mb"], 2)
         if p and n:
             ratios["naive / pipeline, total seconds (goal >= 12)"] = round(n["seconds"] / p["seconds"], 2)
+            ratios["naive / pipeline, CPU seconds"] = round(n["cpu_seconds"] / p["cpu_seconds"], 2)
             ratios["naive / pipeline, peak RSS"] = round(n["peak_rss_mb"] / p["peak_rss_mb"], 2)
         if p:
             ratios["pipeline peak RSS under 1 GB (goal)"] = p["peak_rss_mb"] < 1024
