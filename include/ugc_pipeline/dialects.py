@@ -17,7 +17,9 @@ between the two warehouses is a method of ``Dialect``:
   loads of the same delivery; DuckDB has one writer at a time anyway (the ``ugc_warehouse``
   pool has one slot) and needs none.
 - **bulk load** (``load_frame``): DuckDB inserts from a registered Arrow table, PostgreSQL uses
-  ``COPY ... FROM STDIN`` in CSV form, streamed batch by batch.
+  ``COPY ... FROM STDIN`` in CSV form, streamed batch by batch. A big delivery spooled to local
+  Parquet files (``load_parquet``, ``ugc_pipeline.batches``): DuckDB inserts from
+  ``read_parquet`` (streamed), PostgreSQL gets the files' row groups as one COPY, batch by batch.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ _TYPES = {
 _PG_MAX_IDENT = 63
 # Rows per COPY chunk: bounds the memory of the CSV text to a few tens of MB at a time.
 COPY_BATCH_ROWS = 50_000
+# DuckDB's memory limit while it inserts spooled Parquet rows (``load_parquet``): beyond it,
+# DuckDB spills to its temporary folder; without it, a 1M-row insert holds some 450 MB.
+DUCKDB_LOAD_MEMORY_LIMIT = "256MiB"
 # The oldest PostgreSQL the warehouse DDL runs on (UNIQUE NULLS NOT DISTINCT is new in 15).
 MIN_POSTGRESQL = (15,)
 
@@ -67,6 +72,14 @@ def index_name(table: str, suffix: str) -> str:
         return name
     digest = hashlib.sha1(name.encode()).hexdigest()[:8]
     return f"{name[:_PG_MAX_IDENT - 9]}_{digest}"
+
+
+@dataclass(frozen=True)
+class ParquetFiles:
+    """Rows spooled to local Parquet files (``ugc_pipeline.batches``), in order, to be loaded."""
+
+    paths: tuple[str, ...]
+    num_rows: int
 
 
 @dataclass(frozen=True)
@@ -199,6 +212,41 @@ class Dialect:
                 return
             sql = f"copy {qualified} ({cols}) from stdin with (format csv, null '', encoding 'UTF8')"
             _copy_csv(conn, sql, _csv_chunks(_copyable(table)))
+        else:
+            raise NotImplementedError(f"bulk load into {self.name}")
+
+    def load_parquet(self, conn: Connection, qualified: str, files: ParquetFiles, columns: Sequence[str],
+                     constants: dict) -> None:
+        """Bulk-insert spooled Parquet rows into an existing table, by column name: ``columns``
+        are the table's, each read from the files or, when in ``constants``, that one value
+        (the delivery date, the run id...). Streamed: the files are never in memory whole."""
+        if files.num_rows == 0:
+            return
+        cols = ", ".join(_ident(c) for c in columns)
+        if self.name == "duckdb":
+            values = ", ".join(f":{c}" if c in constants else _ident(c) for c in columns)
+            paths = ", ".join("'" + p.replace("'", "''") + "'" for p in files.paths)
+            conn.exec_driver_sql(f"set memory_limit = '{DUCKDB_LOAD_MEMORY_LIMIT}'")
+            try:
+                conn.execute(text(f"insert into {qualified} ({cols}) select {values} from read_parquet([{paths}])"),
+                             constants)
+            finally:
+                conn.exec_driver_sql("reset memory_limit")
+        elif self.name == "postgresql":
+            import pyarrow.parquet as pq
+
+            read = [c for c in columns if c not in constants]
+
+            def tables() -> Iterator[pa.Table]:
+                for path in files.paths:
+                    for batch in pq.ParquetFile(path).iter_batches(batch_size=COPY_BATCH_ROWS, columns=read):
+                        table = pa.Table.from_batches([batch])
+                        for name, value in constants.items():
+                            table = table.append_column(name, pa.repeat(pa.scalar(value), table.num_rows))
+                        yield table.select(list(columns))
+
+            sql = f"copy {qualified} ({cols}) from stdin with (format csv, null '', encoding 'UTF8')"
+            _copy_csv(conn, sql, (chunk for table in tables() for chunk in _csv_chunks(_copyable(table))))
         else:
             raise NotImplementedError(f"bulk load into {self.name}")
 

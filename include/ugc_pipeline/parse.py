@@ -23,6 +23,7 @@ import csv
 import io
 import json
 import logging
+import os
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -173,6 +174,10 @@ class DeliveryParser:
         self.landing = landing
         self.con = duckdb.connect()
         self.con.execute("set TimeZone = 'UTC'")
+        # Give freed memory back at once (DuckDB's allocator keeps up to 128-512 MiB otherwise):
+        # the JSON functions allocate several times a page's size while they parse it.
+        self.con.execute("set allocator_flush_threshold = '8MiB'")
+        self.con.execute("set allocator_bulk_deallocation_flush_threshold = '8MiB'")
         if not landing.is_local:
             self.con.register_filesystem(landing.filesystem())
         self.rejects: dict[str, list[tuple[str, int, str, str, str]]] = {t.name: [] for t in source.tables}
@@ -187,14 +192,20 @@ class DeliveryParser:
         self.con.close()
 
     # -- reading -----------------------------------------------------------------------------
-    def add_files(self, files: list[LandedFile]) -> None:
-        """Parse every file of the delivery: JSON pages in one read, NDJSON and CSV file by file."""
+    @staticmethod
+    def check_files(source: Source, files: list[LandedFile]) -> dict[str, list[LandedFile]]:
+        """The files by format; a file of an unexpected type, or empty, fails the delivery."""
         by_format: dict[str, list[LandedFile]] = {}
         for file in files:
-            fmt = _file_format(self.source, file)
+            fmt = _file_format(source, file)
             if file.size == 0:
                 raise DeliveryError(f"{file.name}: the file is empty")
             by_format.setdefault(fmt, []).append(file)
+        return by_format
+
+    def add_files(self, files: list[LandedFile]) -> None:
+        """Parse every file of the delivery: JSON pages in one read, NDJSON and CSV file by file."""
+        by_format = self.check_files(self.source, files)
         for fmt, group in sorted(by_format.items()):
             if fmt == "csv":
                 for file in group:
@@ -395,14 +406,15 @@ class DeliveryParser:
                 items = f"select name, doc as item, doc, doc_number as n, 'record ' || doc_number as pos from docs {where}"
             else:
                 arr = sql_literal(table.records_path + "[*]")
+                # the page itself only when a column reads it (``doc`` in its SQL)
+                doc = "doc, " if any(c.sql and "doc" in c.sql for c in table.columns) else ""
                 items = (
-                    f"select name, item, doc, doc_number * 1000000000 + n as n, "
+                    f"select name, item, {doc}doc_number * 1000000000 + n as n, "
                     f"case when docs_in_file > 1 then 'document ' || doc_number || ' ' else '' end "
                     f"|| {sql_literal(table.records_path)} || '[' || (n - 1) || ']' as pos from ("
-                    f"  select name, doc, doc_number, docs_in_file,"
-                    f"         unnest(coalesce(json_extract(doc, {arr}), [])) as item,"
-                    f"         generate_subscripts(coalesce(json_extract(doc, {arr}), []), 1) as n"
-                    f"  from docs {where})")
+                    f"  select name, {doc}doc_number, docs_in_file, unnest(items) as item,"
+                    f"         generate_subscripts(items, 1) as n"
+                    f"  from (select *, coalesce(json_extract(doc, {arr}), []) as items from docs {where}))")
             # One JSON parse per record for every plain path; DuckDB expressions for the rest.
             plain = [c for c in table.columns if not c.sql]
             paths = "[" + ", ".join(sql_literal(_json_path(c)) for c in plain) + "]"
@@ -487,6 +499,34 @@ class DeliveryParser:
             self.con.unregister("csv_rows")
 
     # -- result ------------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        """The rows parsed so far, per table."""
+        return {t.name: self.con.execute(f"select count(*) from {sql_ident('parsed_' + t.name)}").fetchall()[0][0]
+                for t in self.source.tables}
+
+    def spool(self, folder: str, group: int, batches: int) -> dict[str, int]:
+        """Write the rows parsed so far to Parquet and drop them (``ugc_pipeline.batches``):
+        ``{folder}/{table}/group-{group}/batch={b}/*.parquet``, ``b`` the record's batch: a hash of
+        its native key and version (``batch_of``), so that every occurrence of a record is
+        validated in the same batch. Returns the rows written per table."""
+        written = {}
+        for table, count in self.counts().items():
+            name = sql_ident("parsed_" + table)
+            written[table] = count
+            if count:
+                raw = self.source_table(table)
+                os.makedirs(os.path.join(folder, table), exist_ok=True)
+                target = os.path.join(folder, table, f"group-{group:05d}")
+                self.con.execute(
+                    f"copy (select *, {batch_of(raw, batches)} as batch from {name} order by source_file, "
+                    f"record_number) to {sql_literal(target)} (format parquet, partition_by (batch), "
+                    "compression lz4)")
+                self.con.execute(f"delete from {name}")
+        return written
+
+    def source_table(self, name: str) -> RawTable:
+        return next(t for t in self.source.tables if t.name == name)
+
     def result(self) -> dict[str, ParsedTable]:
         """Every parsed record, in file order; checking them is ugc_pipeline.validation's job."""
         out = {}
@@ -543,6 +583,27 @@ def _csv_records(text: str, sep: str):
         raw = "".join(consumed)
         raw = raw[:-2] if raw.endswith("\r\n") else raw[:-1] if raw.endswith(("\n", "\r")) else raw
         yield start, raw, fields, error
+
+
+def batch_of(table: RawTable, batches: int) -> str:
+    """The SQL expression of a parsed row's batch, among ``batches``: a hash of its native key and
+    version (the duplicate rule's partition, ``validation``), so that the occurrences of one
+    record meet in one batch; a hash of its file and number for a table without a key."""
+    columns = [*table.key, *filter(None, [table.version_column])] or ["source_file", "record_number"]
+    return f"hash({', '.join(sql_ident(c) for c in columns)}) % {int(batches)}"
+
+
+def file_groups(files: list[LandedFile], max_bytes: int) -> list[list[LandedFile]]:
+    """The files in order, in groups of at most ``max_bytes`` (a larger file is a group alone)."""
+    groups: list[list[LandedFile]] = []
+    size = 0
+    for file in files:
+        if not groups or (size + file.size > max_bytes and groups[-1]):
+            groups.append([])
+            size = 0
+        groups[-1].append(file)
+        size += file.size
+    return groups
 
 
 def parse_delivery(source: Source, landing: Landing, files: list[LandedFile]) -> dict[str, ParsedTable]:

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from ugc_pipeline import validation, warehouse
+from ugc_pipeline import batches, validation, warehouse
+from ugc_pipeline.dialects import ParquetFiles
 from ugc_pipeline.landing import Landing
-from ugc_pipeline.parse import DeliveryError, parse_delivery
+from ugc_pipeline.parse import DeliveryError
 from ugc_pipeline.settings import Settings
 from ugc_pipeline.sources import get_source
 
@@ -41,6 +44,8 @@ class IngestResult:
     pull_retries: int | None = None
     pull_cursor: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # seconds per stage of the ingest ("parse", "validate", "load"), for benchmarks
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def warn(self, message: str) -> None:
         """Something the run record and the log must say, short of an error."""
@@ -53,22 +58,29 @@ class IngestResult:
                 f"{self.records_rejected} rejected ({self.seconds:.1f}s)")
 
 
-def ingest_source(source_name: str, delivery_date: date, settings: Settings, run_id: str) -> IngestResult:
+def ingest_source(source_name: str, delivery_date: date, settings: Settings, run_id: str,
+                  on_stage: Callable[[str | None], None] | None = None) -> IngestResult:
     """Load one delivery of one source into the raw layer, replacing any earlier load of it.
 
     The raw rows and the quarantine of the delivery are replaced in one transaction: a failure
-    leaves the warehouse as it was, and a rerun of the day gives the same raw layer.
+    leaves the warehouse as it was, and a rerun of the day gives the same raw layer. A delivery of
+    more than ``settings.batch_records`` records is parsed and validated in batches spooled to a
+    local temporary folder (``ugc_pipeline.batches``).
 
     The warehouse is opened twice: once at the start (tables in place, the ``running`` run
     record, the reference keys; for a day without delivery, everything), once for the write and
     the finished run record. Parsing and validation hold no connection: on DuckDB the source
     tasks running beside this one take the file meanwhile.
+
+    ``on_stage`` (for benchmarks) is called as each stage starts: "parse", "validate", "load",
+    then None; ``IngestResult.stage_seconds`` has their durations.
     """
     source = get_source(source_name)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     engine = warehouse.create_warehouse_engine(settings.warehouse_url)
     result = IngestResult(source=source.name, delivery_date=delivery_date.isoformat(), status="running")
+    stages = _Stages(result, on_stage)
     record = _RunRecord(engine, result, run_id, started)
     try:
         landing = Landing(settings.landing_uri)
@@ -94,45 +106,54 @@ def ingest_source(source_name: str, delivery_date: date, settings: Settings, run
             else:
                 references = validation.load_references(conn, source)
         if files:
-            parsed = parse_delivery(source, landing, files)
-            result.files_read = len(files)
-            for warning in (w for t in parsed.values() for w in t.warnings):
-                result.warn(warning)
-            if source.is_reference and not any(t.records_read for t in parsed.values()):
-                # a snapshot is the whole truth: an empty one would erase every product or store
-                raise DeliveryError(f"{source.name}/{delivery_date}: the snapshot holds no row; refusing to replace "
-                                    f"the current {source.name} with nothing (re-deliver the full export)")
-            validated = {
-                name: validation.validate_table(
-                    source, table, delivery_date, settings.timezone, references, settings.gx_dir or None,
+            # Parsed and validated batch by batch into a local spool (one batch in memory for a
+            # small delivery), holding no warehouse connection; then written in one transaction.
+            with tempfile.TemporaryDirectory(prefix="ugc-ingest-") as spool:
+                stages.start("parse")
+                parsed = batches.read_delivery(source, landing, files, spool, settings.batch_records)
+                result.files_read = len(files)
+                for warning in parsed.warnings:
+                    result.warn(warning)
+                if source.is_reference and not parsed.records_read:
+                    # a snapshot is the whole truth: an empty one would erase every product or store
+                    raise DeliveryError(f"{source.name}/{delivery_date}: the snapshot holds no row; refusing to "
+                                        f"replace the current {source.name} with nothing (re-deliver the full export)")
+                stages.start("validate")
+                validated = batches.validate_delivery(
+                    parsed, delivery_date, settings.timezone, references, settings.gx_dir or None,
                     run_name=f"{run_id} {source.name} {delivery_date}")
-                for name, table in parsed.items()
-            }
-            for table in validated.values():
-                log.info("validation of %s %s\n%s", source.name, delivery_date, table.summary())
-                if table.data_docs:
-                    log.info("GX Data Docs: %s", table.data_docs)
-            # A failed run's record still says how much was read (nothing is loaded or quarantined).
-            result.records_read = sum(t.records_read for t in validated.values())
-            validation.check_rejected_share(
-                source, validated, settings.rejected_share_threshold(source.name, source.max_rejected_share))
-            result.records_read = 0  # counted again as the tables load
-            with engine.begin() as conn:
                 for table in validated.values():
-                    result.records_read += table.records_read
-                    result.records_loaded += warehouse.replace_delivery(
-                        conn, table.table, delivery_date, table.good, run_id)
-                    result.records_rejected += len(table.rejects)
-                rejects = [t.rejects for t in validated.values() if not t.rejects.empty]
-                warehouse.replace_rejects(
-                    conn, source.name, delivery_date,
-                    pd.concat(rejects, ignore_index=True) if rejects else pd.DataFrame(), run_id)
-                result.status = "success"
-                _finish(record, result, t0, conn)  # loaded and recorded together
-            for table in validated.values():
-                for row in table.rejects.head(5).itertuples():
-                    log.warning("%s: quarantined %s %s: %s", source.name, row.file, row.position, row.reasons)
+                    log.info("validation of %s %s\n%s", source.name, delivery_date, table.summary())
+                    if table.data_docs:
+                        log.info("GX Data Docs: %s", table.data_docs)
+                # A failed run's record still says how much was read (nothing is loaded or quarantined).
+                result.records_read = sum(t.records_read for t in validated.values())
+                batches.check_rejected_share(
+                    source, validated, settings.rejected_share_threshold(source.name, source.max_rejected_share))
+                result.records_read = 0  # counted again as the tables load
+                stages.start("load")
+                with engine.begin() as conn:
+                    for table in validated.values():
+                        result.records_read += table.records_read
+                        result.records_loaded += warehouse.replace_delivery(
+                            conn, table.table, delivery_date, table.rows, run_id)
+                        result.records_rejected += table.rejected
+                    if parsed.in_memory:
+                        rejects = [t.rejects for t in validated.values() if not t.rejects.empty]
+                        rejects = pd.concat(rejects, ignore_index=True) if rejects else pd.DataFrame()
+                    else:
+                        spooled = [t.rejects for t in validated.values()]
+                        rejects = ParquetFiles(tuple(p for f in spooled for p in f.paths),
+                                               sum(f.num_rows for f in spooled))
+                    warehouse.replace_rejects(conn, source.name, delivery_date, rejects, run_id)
+                    result.status = "success"
+                    _finish(record, result, t0, conn)  # loaded and recorded together
+                stages.start(None)
+                for table in validated.values():
+                    for row in table.first_rejects(5).itertuples():
+                        log.warning("%s: quarantined %s %s: %s", source.name, row.file, row.position, row.reasons)
     except Exception as exc:
+        stages.start(None)
         result.status = "failed"
         result.seconds = time.perf_counter() - t0
         record.finish(message=str(exc).splitlines()[0] if str(exc) else repr(exc))
@@ -145,6 +166,24 @@ def _finish(record: _RunRecord, result: IngestResult, t0: float, conn) -> None:
     """The run record of a delivery that succeeded, in the transaction of its load."""
     result.seconds = time.perf_counter() - t0
     record.finish(message="; ".join([result.summary(), *(f"warning: {w}" for w in result.warnings)]), conn=conn)
+
+
+class _Stages:
+    """Times the stages of one ingest into ``IngestResult.stage_seconds``."""
+
+    def __init__(self, result: IngestResult, hook: Callable[[str | None], None] | None):
+        self.result, self.hook = result, hook
+        self.current: str | None = None
+        self.since = time.perf_counter()
+
+    def start(self, stage: str | None) -> None:
+        now = time.perf_counter()
+        if self.current is not None:
+            seconds = self.result.stage_seconds
+            seconds[self.current] = seconds.get(self.current, 0.0) + now - self.since
+        self.current, self.since = stage, now
+        if self.hook is not None:
+            self.hook(stage)
 
 
 def _withdraw(conn, source, delivery_date: date, result: IngestResult) -> None:

@@ -23,12 +23,17 @@ DEFAULT_DBT_DIR = "./data/dbt"
 
 SETTING_NAMES = ("UGC_LANDING_URI", "UGC_WAREHOUSE_URL", "UGC_TIMEZONE", "UGC_GX_DIR", "UGC_DBT_DIR", "UGC_MAX_REJECTED_SHARE",
                  "UGC_PULL_SOURCES", "UGC_PULL_LOOKBACK_DAYS", "UGC_PULL_REPULL_DAYS", "UGC_PULL_MAX_RETRIES",
-                 "UGC_LOCK_WAIT_SECONDS")
+                 "UGC_LOCK_WAIT_SECONDS", "UGC_BATCH_RECORDS")
 
 # How long a run waits for a warehouse another process is using before it gives up: another
 # ``ugc-pipeline`` run on the same DuckDB file or Airflow home, or DuckDB's own file lock when a
 # connection opens (ugc_pipeline.runner, ugc_pipeline.warehouse). 0 = refuse at once.
 DEFAULT_LOCK_WAIT_SECONDS = 600
+
+# A delivery with more records than this is parsed, validated and spooled to local Parquet files
+# batch by batch, then written in one transaction (ugc_pipeline.batches): it bounds the memory of
+# an ingest task to about one batch. Smaller deliveries are one batch, held in memory.
+DEFAULT_BATCH_RECORDS = 200_000
 
 # Pulling the exports from the platforms' APIs (ugc_pipeline.extract): how far back an incremental
 # pull looks before its cursor (late edits), how many days of posts are pulled again (growing
@@ -66,6 +71,8 @@ class Settings:
     pull_repull_days: int = DEFAULT_PULL_REPULL_DAYS
     pull_max_retries: int = DEFAULT_PULL_MAX_RETRIES
     lock_wait_seconds: int = DEFAULT_LOCK_WAIT_SECONDS
+    # Records per validation batch of a big delivery (ugc_pipeline.batches).
+    batch_records: int = DEFAULT_BATCH_RECORDS
 
     def __post_init__(self) -> None:
         try:
@@ -83,6 +90,8 @@ class Settings:
                             ("UGC_LOCK_WAIT_SECONDS", self.lock_wait_seconds)):
             if not isinstance(value, int) or value < 0:
                 raise SettingsError(f"{name}={value!r} is not a whole number >= 0")
+        if not isinstance(self.batch_records, int) or self.batch_records < 1:
+            raise SettingsError(f"UGC_BATCH_RECORDS={self.batch_records!r} is not a whole number >= 1")
 
     @property
     def pulled(self) -> tuple[str, ...]:
@@ -135,6 +144,7 @@ class Settings:
             pull_repull_days=_whole(values, "UGC_PULL_REPULL_DAYS", DEFAULT_PULL_REPULL_DAYS),
             pull_max_retries=_whole(values, "UGC_PULL_MAX_RETRIES", DEFAULT_PULL_MAX_RETRIES),
             lock_wait_seconds=_whole(values, "UGC_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS),
+            batch_records=_whole(values, "UGC_BATCH_RECORDS", DEFAULT_BATCH_RECORDS),
         )
 
     def describe(self) -> str:

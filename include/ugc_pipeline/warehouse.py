@@ -400,9 +400,12 @@ def ensure_warehouse(engine: Engine | Connection) -> None:
                 created.add(name)
 
 
-def replace_delivery(conn: Connection, table: RawTable, delivery_date: date, rows: pa.Table,
-                     run_id: str) -> int:
+def replace_delivery(conn: Connection, table: RawTable, delivery_date: date,
+                     rows: pa.Table | dialects.ParquetFiles, run_id: str) -> int:
     """Replace one delivery of one raw table (re-running a day changes nothing).
+
+    ``rows``: the delivery's rows in memory, or spooled to Parquet files (a delivery validated
+    in batches, ``ugc_pipeline.batches``), loaded streaming.
 
     Two loads of the same delivery at once (a manual rerun beside the scheduled run) queue on a
     lock of (table, day), taken before the delete: the second deletes what the first loaded.
@@ -413,6 +416,10 @@ def replace_delivery(conn: Connection, table: RawTable, delivery_date: date, row
     if rows.num_rows == 0:
         return 0
     n = rows.num_rows
+    if isinstance(rows, dialects.ParquetFiles):
+        d.load_parquet(conn, f"raw.{table.name}", rows, raw_columns(table),
+                       {"delivery_date": delivery_date, "run_id": run_id, "loaded_at": datetime.now(UTC)})
+        return n
     rows = (rows.append_column("delivery_date", pa.repeat(pa.scalar(delivery_date, pa.date32()), n))
                 .append_column("run_id", pa.repeat(pa.scalar(run_id, pa.string()), n))
                 .append_column("loaded_at", pa.repeat(pa.scalar(datetime.now(UTC)), n)))
@@ -420,9 +427,10 @@ def replace_delivery(conn: Connection, table: RawTable, delivery_date: date, row
     return n
 
 
-def replace_rejects(conn: Connection, source: str, delivery_date: date, rejects: pd.DataFrame,
-                    run_id: str) -> None:
+def replace_rejects(conn: Connection, source: str, delivery_date: date,
+                    rejects: pd.DataFrame | dialects.ParquetFiles, run_id: str) -> None:
     """The quarantine of one delivery of one source: the latest run's verdict replaces earlier ones.
+    ``rejects``: file, position, reasons, raw, in memory or spooled to Parquet files.
 
     The table is shared by every source: concurrent sources delete and insert disjoint rows (no
     unique key to contend on); two runs of the same source and day queue on a lock."""
@@ -430,6 +438,12 @@ def replace_rejects(conn: Connection, source: str, delivery_date: date, rejects:
     d.lock(conn, f"audit.rejected_records:{source}", delivery_date)
     conn.execute(text("delete from audit.rejected_records where source = :s and delivery_date = :d"),
                  {"s": source, "d": delivery_date})
+    if isinstance(rejects, dialects.ParquetFiles):
+        spec = catalog.table_specs()["audit.rejected_records"]
+        d.load_parquet(conn, spec.qualified, rejects, spec.column_names,
+                       {"source": source, "delivery_date": delivery_date, "run_id": run_id,
+                        "rejected_at": datetime.now(UTC)})
+        return
     if rejects.empty:
         return
     frame = rejects.copy()

@@ -75,7 +75,7 @@ def test_every_attempt_writes_its_row_when_it_starts(env, monkeypatch):
 
     from ugc_pipeline import pipeline
 
-    monkeypatch.setattr(pipeline, "parse_delivery", parse_and_look)
+    monkeypatch.setattr(pipeline.batches, "read_delivery", parse_and_look)
     try:
         env.ingest("yotpo_reviews", DAY, run_id="watched")
     except RuntimeError:
