@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from e2e_support import Run, by_key, fetch, make_settings
-from landing_builder import (
+from support.landing_builder import (
     CAMPAIGN,
     D1,
     GTIN_A,
@@ -17,6 +16,7 @@ from landing_builder import (
     _csv,
     _json,
 )
+from support.runs import Run, by_key, fetch, make_settings
 from ugc_pipeline.pipeline import build_marts, ingest_source
 
 DAY = date(2025, 5, 6)

@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from e2e_support import Run, diff_snapshots, fetch, make_settings, snapshot
+from support.runs import Run, diff_snapshots, fetch, make_settings, snapshot
 from support.sftp_server import SFTPStandIn
 from support.standin_exports import CSV, NDJSON, POST_COLUMNS, SURVEY_COLUMNS, ExportStandIn, csv_bytes
 from support.standin_google import GoogleBusinessStandIn

@@ -3,17 +3,13 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
-import test_marts_by_hand as by_hand  # the e2e expectations, reused as they are
-from e2e_support import Run
-from landing_builder import DAYS
 from sqlalchemy.engine import make_url
+from support import expected as by_hand  # the e2e expectations, reused as they are
+from support.landing_builder import DAYS
+from support.runs import Run
 from ugc_pipeline import warehouse
 from ugc_pipeline.settings import Settings
-
-UGC_SETTINGS = ("UGC_LANDING_URI", "UGC_WAREHOUSE_URL", "UGC_TIMEZONE")
 
 
 def _as_airflow_connection(url: str) -> str:
@@ -35,31 +31,6 @@ def test_an_airflow_connection_names_the_warehouse(pg_url, monkeypatch):
 
 def test_other_urls_are_left_as_they_are():
     assert warehouse.resolve_warehouse_url("duckdb:///data/warehouse.duckdb") == "duckdb:///data/warehouse.duckdb"
-
-
-@pytest.fixture(scope="module")
-def _airflow_db_migrated() -> None:
-    """``airflow db migrate`` once for these tests (the session's throwaway Airflow home)."""
-    from ugc_pipeline import runner
-
-    runner.configure_airflow()
-    runner.migrate_metadata_db()
-
-
-@pytest.fixture
-def airflow_runner(_airflow_db_migrated, monkeypatch):
-    """``ugc_pipeline.runner``, its metadata DB migrated already; the UGC_* settings that
-    ``run_days`` exports are put back afterwards."""
-    from ugc_pipeline import runner
-
-    saved = {name: os.environ.get(name) for name in UGC_SETTINGS}
-    monkeypatch.setattr(runner, "migrate_metadata_db", lambda: None)
-    yield runner
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
 
 
 @pytest.mark.airflow
