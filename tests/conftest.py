@@ -65,10 +65,22 @@ def _uses_postgresql(item) -> bool:
             or "postgres" in item.name)
 
 
+# The groups that take longest (whole runs through Airflow, real processes, the warm crash worker),
+# longest first: xdist hands the groups out in the order of the items, and a long group started
+# last keeps one worker busy while the other has nothing left to do.
+_LONG_GROUPS = ("deploy/test_celery_local.py", "e2e/test_pull_through_airflow.py", "postgres/test_pg_airflow.py",
+                "ops/test_one_run_at_a_time.py", "e2e/test_order_independence.py", "postgres/plus",
+                "ops/test_signals.py", "e2e/test_marts_by_hand.py", "crash", "ops/test_unreachable_warehouse.py")
+
+
 def pytest_collection_modifyitems(config, items):
+    groups = {}
     for item in items:
         module = f"{item.path.parent.name}/{item.path.name}"
-        item.add_marker(pytest.mark.xdist_group(_GROUPS.get(module, module)))
+        groups[item.nodeid] = _GROUPS.get(module, module)
+        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
+    rank = {group: n for n, group in enumerate(_LONG_GROUPS)}
+    items.sort(key=lambda item: rank.get(groups[item.nodeid], len(rank)))  # stable: the rest as collected
 
 
 @pytest.hookimpl(hookwrapper=True)
