@@ -41,11 +41,15 @@ def pytest_configure(config):
 
 
 # ``make test`` runs the suite on one pytest-xdist worker per core with ``--dist loadgroup``. Each
-# test is grouped with its module, whose module-scoped fixtures (a warehouse built once for the
+# module's tests go to one worker, whose module-scoped fixtures (a warehouse built once for the
 # module's tests) are then built once, not once per worker; a few modules sharing a costly
 # per-worker session fixture are one group (``_GROUPS``). What every worker would build alike (the
 # hand-made landing zone, the reference runs on DuckDB) is built once per session for all of them
 # (``support.session.built_once``).
+#
+# The groups are made by the scheduler below, not by ``xdist_group`` marks: with pytest 9,
+# pytest-xdist 3.8's loadgroup no longer forms any group (it appends the group to the node id,
+# which pytest 9 ignores: pytest-dev/pytest-xdist#1386), and every test was handed out alone.
 #
 # The tests that use the PostgreSQL server run on any worker, side by side, except the one that
 # restarts it (marker ``restarts_postgresql``), which waits until no other test uses the server
@@ -58,6 +62,18 @@ _GROUPS = {
     # pg_plus_run: the PostgreSQL warehouse of the plus landing zone, built day by day
     "postgres/test_pg_same_marts.py": "postgres/plus", "postgres/test_pg_concurrency.py": "postgres/plus",
 }
+# The groups that take longest (whole runs through Airflow, real processes, the warm crash worker),
+# longest first: the scheduler hands the groups out in the order of the items, and a long group
+# started last keeps one worker busy while the other has nothing left to do.
+_LONG_GROUPS = ("deploy/test_celery_local.py", "e2e/test_pull_through_airflow.py", "postgres/test_pg_airflow.py",
+                "ops/test_one_run_at_a_time.py", "e2e/test_order_independence.py", "postgres/plus",
+                "ops/test_signals.py", "e2e/test_marts_by_hand.py", "crash", "ops/test_unreachable_warehouse.py")
+
+
+def _group(nodeid: str) -> str:
+    """The group of a test: its folder/module, or the group ``_GROUPS`` gives that module."""
+    module = "/".join(nodeid.split("::", 1)[0].split("/")[-2:])
+    return _GROUPS.get(module, module)
 
 
 def _uses_postgresql(item) -> bool:
@@ -65,22 +81,24 @@ def _uses_postgresql(item) -> bool:
             or "postgres" in item.name)
 
 
-# The groups that take longest (whole runs through Airflow, real processes, the warm crash worker),
-# longest first: xdist hands the groups out in the order of the items, and a long group started
-# last keeps one worker busy while the other has nothing left to do.
-_LONG_GROUPS = ("deploy/test_celery_local.py", "e2e/test_pull_through_airflow.py", "postgres/test_pg_airflow.py",
-                "ops/test_one_run_at_a_time.py", "e2e/test_order_independence.py", "postgres/plus",
-                "ops/test_signals.py", "e2e/test_marts_by_hand.py", "crash", "ops/test_unreachable_warehouse.py")
-
-
 def pytest_collection_modifyitems(config, items):
-    groups = {}
-    for item in items:
-        module = f"{item.path.parent.name}/{item.path.name}"
-        groups[item.nodeid] = _GROUPS.get(module, module)
-        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
     rank = {group: n for n, group in enumerate(_LONG_GROUPS)}
-    items.sort(key=lambda item: rank.get(groups[item.nodeid], len(rank)))  # stable: the rest as collected
+    items.sort(key=lambda item: rank.get(_group(item.nodeid), len(rank)))  # stable: the rest as collected
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own (firstresult)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup``: one work unit per ``_group``, handed out in the order of the items."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _group(nodeid)
+
+    config.option.loadscopereorder = False  # keep the order of the items (else: most tests first)
+    return ModuleGroupScheduling(config, log)
 
 
 @pytest.hookimpl(hookwrapper=True)
