@@ -401,6 +401,8 @@ class CeleryLocal:
             "UGC_LANDING_URI": self.landing,
             "UGC_WAREHOUSE_URL": self.warehouse_url,
             "UGC_TIMEZONE": self.opts.timezone,
+            # dbt's artifacts and slim-build state: in the run's folder, not the project's data/
+            "UGC_DBT_DIR": str(self.run_dir / "dbt"),
             # validation reports (GX Data Docs) of this run: in its folder, not the project's data/
             # (each worker gets a folder of its own below, as each worker container has its own disk)
             "UGC_GX_DIR": str(self.run_dir / "gx"),

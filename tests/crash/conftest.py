@@ -7,16 +7,10 @@ its tests are skipped, and fail under ``CI=true``.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-PG_TESTS = Path(__file__).resolve().parents[1] / "postgres"
-if str(PG_TESTS) not in sys.path:
-    sys.path.insert(0, str(PG_TESTS))  # pg_server: which server, and what to do without one
-
-from crash_support import (  # noqa: E402
+from crash_support import (
     DuckDBWarehouses,
     PostgresWarehouses,
     References,
@@ -24,10 +18,10 @@ from crash_support import (  # noqa: E402
     build_references,
     write_landings,
 )
-from pg_server import server_url, unavailable  # noqa: E402
-from sqlalchemy import create_engine  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+from support.postgres import server_url, unavailable
 
 
 class CrashEnv:

@@ -44,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parents[1]
 TASK_SERVER = HERE / "task_server.py"
 TIMEZONE = "Europe/Paris"
-# Columns that differ between two runs of the same data (as in tests/e2e/e2e_support.py).
+# Columns that differ between two runs of the same data (as in tests/support/runs.py).
 RUN_COLUMNS = {"run_id", "loaded_at", "rejected_at"}
 
 # -- the landing zones ------------------------------------------------------------------------
@@ -556,7 +556,7 @@ def _normalise(value):
 def snapshot(warehouse: Warehouse) -> dict[str, tuple[tuple, Counter]]:
     """Every raw and mart table and the quarantine as its columns and the multiset of its rows,
     without the columns that name the run and with doubles cut to 12 significant digits: what
-    ``e2e_support.snapshot`` compares, as multisets rather than sorted lists (several times
+    ``support.runs.snapshot`` compares, as multisets rather than sorted lists (several times
     faster on the redelivery's tables; a duplicated row still counts). Opening a DuckDB file a
     killed process left replays or discards its WAL: this is the reopening that must recover."""
     engine = warehouse.engine()

@@ -1,8 +1,9 @@
 """The local PostgreSQL server restarted while a task process is loading (issue #8).
 
-The only test of the folder, and of the suite, that restarts the server: other tests may be
-using it at the same time, so it restarts it once, keeps the rest short, and waits until the
-server answers again before going on. It needs the server to be a local Debian cluster
+The only test of the folder, and of the suite, that restarts the server (marker
+``restarts_postgresql``): it waits until no test of another pytest-xdist worker uses the server
+and keeps it to itself meanwhile (``tests/conftest.py``); it restarts it once, keeps the rest
+short, and waits until the server answers again before going on. It needs the server to be a local Debian cluster
 (``pg_ctlcluster``); elsewhere (e.g. a CI service container) it is skipped.
 """
 
@@ -24,6 +25,7 @@ from crash_support import (
 )
 
 
+@pytest.mark.restarts_postgresql
 def test_postgresql_restart_during_load(crash_env, pg_refs):
     warehouses = pg_refs.warehouses
     cluster = local_cluster(warehouses.server_url.render_as_string(hide_password=False))

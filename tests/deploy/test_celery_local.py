@@ -4,8 +4,14 @@ and PostgreSQL (metadata DB, result backend, warehouse) on 127.0.0.1.
 
 Checked: both runs succeed; the source tasks ran on both workers; the marts equal those of the
 same delivery day processed without Airflow (into DuckDB); the script leaves no process, database
-or Redis key behind. Skipped when PostgreSQL or Redis does not answer — except under CI=true,
-where that is a failure.
+or Redis key behind.
+
+The delivery day is the first of the hand-made landing zone of tests/e2e (``support.landing_builder``):
+the business snapshots, 28 days of web and store history and three Yotpo reviews, every source's
+task running (the others record 'no_delivery'), in a few records per table: what is under test
+is the executor, the workers and the two DAGs, not the volume.
+
+Skipped when PostgreSQL or Redis does not answer — except under CI=true, where that is a failure.
 """
 
 from __future__ import annotations
@@ -14,14 +20,13 @@ import json
 import os
 import secrets
 import subprocess
-from datetime import date
 from pathlib import Path
 
 import pytest
 from deploy_support import ROOT, mart_differences, mart_rows
+from support.landing_builder import DAYS, build_landing
 from ugc_pipeline.marts_dag import BUILD_TASK_ID, GROUP_ID, dbt_ls_models
 from ugc_pipeline.pipeline import build_marts, ingest_source
-from ugc_pipeline.sample import write_sample_landing
 from ugc_pipeline.settings import Settings
 from ugc_pipeline.sources import SOURCES
 
@@ -29,7 +34,7 @@ pytestmark = [pytest.mark.celery, pytest.mark.airflow]
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": os.environ.get("PGUSER", "postgres")}
 REDIS_URL = "redis://127.0.0.1:6379/11"
-DAY = date(2025, 5, 4)  # the sample's first delivery: snapshots, fact history and UGC of ten sources
+DAY = DAYS[0]  # the hand-made landing zone's first delivery: snapshots, fact history, Yotpo reviews
 
 
 def _pg_connect(dbname: str = "postgres"):
@@ -89,11 +94,11 @@ def _processes_mentioning(token: str) -> list[str]:
 
 
 def test_celery_local_runs_the_daily_dags_on_two_workers(services, warehouse_db, tmp_path):
-    sample = write_sample_landing(tmp_path / "landing", campaign_days=2, extra_delivery_days=0)
-    assert DAY in sample.delivery_dates
+    landing = tmp_path / "landing"
+    assert DAY in build_landing(landing)
     report_file = tmp_path / "report.json"
     done = subprocess.run(
-        [str(ROOT / "scripts" / "celery-local"), "--day", DAY.isoformat(), "--landing", str(sample.root),
+        [str(ROOT / "scripts" / "celery-local"), "--day", DAY.isoformat(), "--landing", str(landing),
          "--warehouse-url", warehouse_db, "--redis-url", REDIS_URL, "--report", str(report_file),
          "--timeout", "1200"],
         cwd=ROOT, capture_output=True, text=True, timeout=1500, stdin=subprocess.DEVNULL)
@@ -118,7 +123,7 @@ def test_celery_local_runs_the_daily_dags_on_two_workers(services, warehouse_db,
     assert all(t["queue"] == report["queue"] for t in tasks)
 
     # The marts equal those of the same day processed without Airflow.
-    direct = Settings(landing_uri=str(sample.root), warehouse_url=f"duckdb:///{tmp_path / 'direct.duckdb'}",
+    direct = Settings(landing_uri=str(landing), warehouse_url=f"duckdb:///{tmp_path / 'direct.duckdb'}",
                       timezone=report.get("timezone", "Europe/Paris"))
     for source in SOURCES:
         ingest_source(source, DAY, direct, run_id="direct")

@@ -1,6 +1,12 @@
 """A landing zone on S3: ``UGC_LANDING_URI=s3://bucket/prefix`` gives the same warehouse as the
 same files on the local disk.
 
+Every delivery of the sample is parsed from both places (same tables, same rows, same file names,
+same set-aside records); one delivery day, the richest (snapshots, fact history, the UGC of every
+source), is ingested from both into two warehouses, which must hold the same raw layer, run
+records and quarantine. The marts are a function of the raw layer (tests/e2e and tests/postgres
+check them); they are not built again here.
+
 The S3 server is real: moto's server mode (``ThreadedMotoServer``), an HTTP server on a free port
 of 127.0.0.1 started by the test, that s3fs/botocore talk to over HTTP as they would to AWS or
 MinIO. Nothing in the client is mocked: the endpoint and credentials reach s3fs only through the
@@ -15,15 +21,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from deploy_support import mart_differences, mart_rows
 from sqlalchemy import text
 from ugc_pipeline import warehouse
 from ugc_pipeline.landing import Landing
-from ugc_pipeline.parse import DeliveryError
-from ugc_pipeline.pipeline import build_marts, ingest_source
+from ugc_pipeline.parse import DeliveryError, parse_delivery
+from ugc_pipeline.pipeline import ingest_source
 from ugc_pipeline.sample import write_sample_landing
 from ugc_pipeline.settings import Settings
-from ugc_pipeline.sources import SOURCES
+from ugc_pipeline.sources import SOURCES, raw_tables
 
 BUCKET = "ugc-exports"
 PREFIX = "brand/landing"
@@ -86,14 +91,6 @@ def _upload(local_root: Path, bucket: str, prefix: str) -> int:
     return len(files)
 
 
-def _run(settings: Settings, days: list[date]) -> None:
-    """What the DAGs do for each day: every source's ingest task, then the marts."""
-    for day in days:
-        for source in SOURCES:
-            ingest_source(source, day, settings, run_id=f"s3-test-{day}")
-    build_marts(settings)
-
-
 def _fetch(url: str, sql: str) -> list[tuple]:
     engine = warehouse.create_warehouse_engine(url)
     try:
@@ -109,30 +106,49 @@ def test_s3_landing_zone_gives_the_same_warehouse_as_the_local_one(aws_env, tmp_
     assert uploaded > 20
 
     uri = f"s3://{BUCKET}/{PREFIX}"
-    landing = Landing(uri)
+    landing, local_landing = Landing(uri), Landing(str(sample.root))
     assert not landing.is_local
-    assert landing.delivery_dates("products") == Landing(str(sample.root)).delivery_dates("products")
+    assert landing.delivery_dates("products") == local_landing.delivery_dates("products")
     files = landing.files("retailer_reviews", sample.delivery_dates[1])
     assert files and all(f.path.startswith(f"{uri}/retailer_reviews/") for f in files)
     assert all(f.name.startswith("retailer_reviews/") for f in files), "errors must name files relative to the root"
     assert landing.files("tiktok_videos", date(2024, 1, 1)) is None  # a missing folder is no delivery
 
+    # every delivery parses from S3 to exactly what it parses to from the local disk
+    parsed = 0
+    for day in sample.delivery_dates:
+        for source in SOURCES.values():
+            local_files, s3_files = local_landing.files(source.name, day), landing.files(source.name, day)
+            assert (s3_files is None) == (local_files is None), (source.name, day)
+            if local_files is None:
+                continue
+            assert [f.name for f in s3_files] == [f.name for f in local_files]
+            local, remote = parse_delivery(source, local_landing, local_files), parse_delivery(source, landing, s3_files)
+            assert sorted(remote) == sorted(local), (source.name, day)
+            for name, table in local.items():
+                assert remote[name].arrow.equals(table.arrow), (source.name, day, name)
+                assert remote[name].rejects.equals(table.rejects), (source.name, day, name)
+                parsed += table.arrow.num_rows
+    assert parsed > 1000
+
+    # the richest day ingested from both: the same warehouse
+    day = sample.delivery_dates[0]
     local = Settings(landing_uri=str(sample.root), warehouse_url=f"duckdb:///{tmp_path / 'local.duckdb'}")
     remote = Settings(landing_uri=uri, warehouse_url=f"duckdb:///{tmp_path / 's3.duckdb'}")
-    _run(local, sample.delivery_dates)
-    _run(remote, sample.delivery_dates)
-
-    local_marts, s3_marts = mart_rows(local.warehouse_url), mart_rows(remote.warehouse_url)
-    assert all(local_marts[name] for name in ("marts.ugc_daily", "marts.conversion_daily", "marts.sales_uplift"))
-    assert mart_differences(local_marts, s3_marts) == []
+    for settings in (local, remote):
+        results = [ingest_source(source, day, settings, run_id=f"s3-test-{day}") for source in SOURCES]
+        assert sum(r.status == "success" for r in results) >= 10, [r.summary() for r in results]
+    assert _fetch(local.warehouse_url, "select count(*) from raw.yotpo_reviews") != [(0,)]
+    for table in sorted(f"raw.{t.name}" for t in raw_tables()):
+        columns = "* exclude (run_id, loaded_at)"
+        query = f"select {columns} from {table} order by all"
+        assert _fetch(remote.warehouse_url, query) == _fetch(local.warehouse_url, query), table
 
     runs = ("select source, delivery_date, status, files_read, records_read, records_loaded, records_rejected "
             "from audit.pipeline_runs order by source, delivery_date")
     assert _fetch(remote.warehouse_url, runs) == _fetch(local.warehouse_url, runs)
     rejects = "select source, delivery_date, file, position, reasons, raw from audit.rejected_records order by 1, 2, 3, 4"
     assert _fetch(remote.warehouse_url, rejects) == _fetch(local.warehouse_url, rejects)
-    raw_files = "select distinct source_file from raw.yotpo_reviews order by 1"
-    assert _fetch(remote.warehouse_url, raw_files) == _fetch(local.warehouse_url, raw_files)
 
 
 def test_service_specific_endpoint_variable_is_honoured(aws_env, s3_server, tmp_path):

@@ -5,10 +5,11 @@ XPASS) when fixed."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
 
-from e2e_support import Run, by_key, fetch, make_settings
-from landing_builder import (
+from support.landing_builder import (
     CAMPAIGN,
     D1,
     GTIN_A,
@@ -17,20 +18,35 @@ from landing_builder import (
     _csv,
     _json,
 )
+from support.runs import Run, by_key, fetch, make_settings
+from support.session import built_once
 from ugc_pipeline.pipeline import build_marts, ingest_source
 
 DAY = date(2025, 5, 6)
 
 
+BUSINESS = ("products", "stores", "ambassadors", "campaigns")
+
+
+def _business_warehouse(folder: Path) -> None:
+    """The business snapshots of 05-05 ingested (once per session, for every test's copy)."""
+    builder = LandingBuilder(folder / "landing")
+    builder.business()
+    settings = make_settings(builder.root, folder / "wh.duckdb")
+    for source in BUSINESS:
+        assert ingest_source(source, D1, settings, "e2e-business").status == "success", source
+
+
 def load(tmp_path, builder: LandingBuilder, sources: list[str]) -> Run:
-    """Business snapshots of 05-05, then the given sources' delivery of 05-06, then the marts."""
-    settings = make_settings(builder.root, tmp_path / "wh.duckdb")
-    for source in ("products", "stores", "ambassadors", "campaigns"):
-        ingest_source(source, D1, settings, "e2e-business")
+    """Business snapshots of 05-05 (a copy of a warehouse holding them), then the given sources'
+    delivery of 05-06, then the marts."""
+    wh = tmp_path / "wh.duckdb"
+    shutil.copyfile(built_once("e2e-business-warehouse", _business_warehouse) / "wh.duckdb", wh)
+    settings = make_settings(builder.root, wh)
     for source in sources:
         ingest_source(source, DAY, settings, "e2e-probe")
     build_marts(settings)
-    return Run("probe", settings, tmp_path / "wh.duckdb")
+    return Run("probe", settings, wh)
 
 
 def _ig_media(media_id: str, shortcode: str, timestamp: str, caption: str, likes: int, insights=None) -> dict:

@@ -4,8 +4,8 @@ identical, apart from the columns that name the run (run_id, loaded_at, rejected
 
 from __future__ import annotations
 
-from e2e_support import copy_run, diff_snapshots, fetch, ingest_day, snapshot, warehouse_tables
-from landing_builder import DAYS
+from support.landing_builder import DAYS
+from support.runs import copy_run, diff_snapshots, fetch, ingest_day, snapshot, warehouse_tables
 from ugc_pipeline.pipeline import build_marts
 from ugc_pipeline.sources import SOURCES, raw_tables
 

@@ -3,8 +3,8 @@ moves the items created between 22:00Z and midnight UTC back to their UTC day.""
 
 from __future__ import annotations
 
-from e2e_support import by_key, copy_run, fetch
-from expected import MV, A, assert_same_values
+from support.expected import MV, A, assert_same_values
+from support.runs import by_key, copy_run, fetch
 from ugc_pipeline.pipeline import build_marts
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from e2e_support import copy_run, diff_snapshots, mart_tables, snapshot
 from sqlalchemy import text
+from support.runs import copy_run, diff_snapshots, mart_tables, snapshot
 from ugc_pipeline.marts_dag import BUILD_TASK_ID, GROUP_ID
 
 CAMPAIGNS_TASK = f"{GROUP_ID}.int_brand__campaigns_current_model_build"

@@ -7,9 +7,9 @@ restated daily facts) replaces its earlier version whichever day is processed la
 from __future__ import annotations
 
 import pytest
-from e2e_support import ORDERS, SHUFFLED, Run, airflow_settings, by_key, diff_snapshots, fetch, snapshot
-from expected import MV, A, assert_same_values
-from landing_builder import DAYS, IG1_ID
+from support.expected import MV, A, assert_same_values
+from support.landing_builder import DAYS, IG1_ID
+from support.runs import ORDERS, SHUFFLED, Run, airflow_settings, by_key, diff_snapshots, fetch, snapshot
 
 OTHER_ORDERS = [label for label in ORDERS if label != "forward"]
 

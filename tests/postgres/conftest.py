@@ -12,63 +12,20 @@ left open).
 
 from __future__ import annotations
 
-import sys
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
-
-# The hand-made landing zone and the helpers of the end-to-end tests are reused as they are.
-E2E_DIR = Path(__file__).resolve().parents[1] / "e2e"
-if str(E2E_DIR) not in sys.path:
-    sys.path.insert(0, str(E2E_DIR))
-
-from pg_server import server_url, unavailable  # noqa: E402
+from support.postgres import Databases, server_engine
+from support.session import built_once
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator:
     """An engine on the server's maintenance database (AUTOCOMMIT, for CREATE/DROP DATABASE)."""
-    url = make_url(server_url()).set(drivername="postgresql+psycopg")
-    shown = url.render_as_string(hide_password=True)
-    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT",
-                           connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as conn:
-            version = conn.dialect.server_version_info
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server"
-        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        engine.dispose()
-        unavailable(f"no PostgreSQL server answers at {shown}: {first}")
-    if version < (15,):
-        unavailable(f"the PostgreSQL server at {shown} is {version}; the warehouse needs 15 or later")
+    engine = server_engine()
     yield engine
     engine.dispose()
-
-
-class Databases:
-    """Creates ``ugc_test_<label>_<random>`` databases on the server and drops them all."""
-
-    def __init__(self, server):
-        self.server = server
-        self.created: list[str] = []
-
-    def new(self, label: str = "db") -> str:
-        name = f"ugc_test_{label}_{uuid.uuid4().hex[:10]}".lower()
-        with self.server.connect() as conn:
-            conn.execute(text(f'create database "{name}"'))
-        self.created.append(name)
-        return make_url(server_url()).set(drivername="postgresql+psycopg", database=name).render_as_string(
-            hide_password=False)
-
-    def drop_all(self) -> None:
-        with self.server.connect() as conn:
-            while self.created:
-                conn.execute(text(f'drop database if exists "{self.created.pop()}" with (force)'))
 
 
 @pytest.fixture
@@ -96,31 +53,35 @@ def pg_url(new_pg_url) -> str:
 # -- landing zones and reference runs shared by the test modules ---------------------------------
 
 @pytest.fixture(scope="session")
-def hand_landing(tmp_path_factory) -> Path:
-    """The hand-made landing zone of tests/e2e (4 delivery days); read-only."""
-    from landing_builder import DAYS, build_landing
+def hand_landing() -> Path:
+    """The hand-made landing zone of tests/e2e (4 delivery days), written once per session for
+    every worker; read-only."""
+    from support.landing_builder import shared_landing
 
-    root = tmp_path_factory.mktemp("pg_hand") / "landing"
-    assert build_landing(root) == DAYS
-    return root
+    return shared_landing()
 
 
 @pytest.fixture(scope="session")
-def plus_landing(hand_landing, tmp_path_factory) -> Path:
+def plus_landing(hand_landing) -> Path:
     """The hand-made landing zone plus a day of records that a CSV-based COPY could get wrong."""
     from pg_landing import build_landing_plus
 
-    return build_landing_plus(hand_landing, tmp_path_factory.mktemp("pg_plus") / "landing")
+    return built_once("pg-plus-landing", lambda folder: build_landing_plus(hand_landing, folder / "landing")) / "landing"
 
 
 @pytest.fixture(scope="session")
 def duckdb_plus_run(plus_landing, tmp_path_factory):
     """``plus_landing`` day by day (every source's task, marts after each day) on DuckDB: the
-    reference the PostgreSQL warehouses are compared with."""
+    reference the PostgreSQL warehouses are compared with; built once per session for every
+    worker, each working on its own copy."""
     from pg_landing import PLUS_DAYS
-    from pg_support import duckdb_url, run_days
+    from pg_support import duckdb_url, run_days, settings_for
+    from support.runs import Run, copy_run
 
-    return run_days("duckdb", plus_landing, duckdb_url(tmp_path_factory.mktemp("pg_ref") / "wh.duckdb"), PLUS_DAYS)
+    built = built_once("pg-duckdb-plus-run", lambda folder: run_days(
+        "duckdb", plus_landing, duckdb_url(folder / "wh.duckdb"), PLUS_DAYS)) / "wh.duckdb"
+    return copy_run(Run("duckdb", settings_for(plus_landing, duckdb_url(built)), built),
+                    tmp_path_factory.mktemp("pg_ref"), "duckdb")
 
 
 @pytest.fixture(scope="session")

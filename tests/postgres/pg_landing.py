@@ -1,4 +1,4 @@
-"""Landing zones of the PostgreSQL tests: the hand-made one of ``tests/e2e/landing_builder.py``,
+"""Landing zones of the PostgreSQL tests: the hand-made one of ``tests/support/landing_builder.py``,
 plus one more delivery day whose records carry what a CSV-based COPY could get wrong.
 
 Delivery 2025-05-09 (``TRICKY_DAY``), every record valid and linked to the campaign's SKU:
@@ -16,7 +16,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
-from landing_builder import CAMPAIGN, DAYS, GTIN_A, IG_CLAIRE, SKU_A, SKU_B, LandingBuilder, _csv, _json, _ndjson
+from support.landing_builder import CAMPAIGN, DAYS, GTIN_A, IG_CLAIRE, SKU_A, SKU_B, LandingBuilder, _csv, _json, _ndjson
 
 TRICKY_DAY = date(2025, 5, 9)
 PLUS_DAYS = [*DAYS, TRICKY_DAY]

@@ -10,8 +10,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from e2e_support import RUN_COLUMNS, Run, ingest_day
 from sqlalchemy import text
+from support.runs import RUN_COLUMNS, Run, ingest_day
 from ugc_pipeline import catalog, transform, warehouse
 from ugc_pipeline.pipeline import build_marts
 from ugc_pipeline.settings import Settings

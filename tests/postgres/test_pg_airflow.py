@@ -1,19 +1,16 @@
 """The DAGs through Airflow on a PostgreSQL warehouse named by an Airflow connection
-(``UGC_WAREHOUSE_URL=airflow://<conn_id>``), checked against the values computed by hand."""
+(``UGC_WAREHOUSE_URL=airflow://<conn_id>``), checked against the values computed by hand: every
+day's ``ugc_ingest`` run, then one ``ugc_marts`` run."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
-import test_marts_by_hand as by_hand  # the e2e expectations, reused as they are
-from e2e_support import Run
-from landing_builder import DAYS
 from sqlalchemy.engine import make_url
+from support import expected as by_hand  # the e2e expectations, reused as they are
+from support.landing_builder import DAYS
+from support.runs import Run
 from ugc_pipeline import warehouse
 from ugc_pipeline.settings import Settings
-
-UGC_SETTINGS = ("UGC_LANDING_URI", "UGC_WAREHOUSE_URL", "UGC_TIMEZONE")
 
 
 def _as_airflow_connection(url: str) -> str:
@@ -37,41 +34,20 @@ def test_other_urls_are_left_as_they_are():
     assert warehouse.resolve_warehouse_url("duckdb:///data/warehouse.duckdb") == "duckdb:///data/warehouse.duckdb"
 
 
-@pytest.fixture(scope="module")
-def _airflow_db_migrated() -> None:
-    """``airflow db migrate`` once for these tests (the session's throwaway Airflow home)."""
-    from ugc_pipeline import runner
-
-    runner.configure_airflow()
-    runner.migrate_metadata_db()
-
-
-@pytest.fixture
-def airflow_runner(_airflow_db_migrated, monkeypatch):
-    """``ugc_pipeline.runner``, its metadata DB migrated already; the UGC_* settings that
-    ``run_days`` exports are put back afterwards."""
-    from ugc_pipeline import runner
-
-    saved = {name: os.environ.get(name) for name in UGC_SETTINGS}
-    monkeypatch.setattr(runner, "migrate_metadata_db", lambda: None)
-    yield runner
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
 @pytest.mark.airflow
 def test_marts_by_hand_through_airflow_on_postgresql(airflow_runner, hand_landing, pg_url, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_UGC_WAREHOUSE_TEST", _as_airflow_connection(pg_url))
     settings = Settings(landing_uri=str(hand_landing), warehouse_url="airflow://ugc_warehouse_test",
                         timezone="Europe/Paris")
 
-    results = airflow_runner.run_days(list(DAYS), settings, progress=lambda _msg: None)
+    # every day ingested, then the marts built once: the marts after each day through Airflow are
+    # tested on DuckDB (tests/e2e/test_marts_by_hand.py), and day by day on PostgreSQL without
+    # Airflow (test_pg_same_marts.py); what is under test here is the tasks on an airflow:// warehouse
+    results = airflow_runner.run_days(list(DAYS), settings, build_marts_each_day=False, progress=lambda _msg: None)
 
     assert [(r.delivery_date, r.ingest_state, r.marts_state, r.failed_tasks) for r in results] == [
-        (day, "success", "success", []) for day in DAYS]
+        (day, "success", None, []) for day in DAYS]
+    assert airflow_runner.run_marts_once(progress=lambda _msg: None) == "success"
     run = Run("airflow-postgresql", Settings(landing_uri=settings.landing_uri, warehouse_url=pg_url), None)
     by_hand.assert_marts_match_hand_values(run)
     by_hand.assert_audit_matches(run, run_ids_expected=4)

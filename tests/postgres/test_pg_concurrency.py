@@ -17,8 +17,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 import pg_support
 import pytest
-from e2e_support import Run
-from landing_builder import DAYS
 from pg_landing import PLUS_DAYS
 from pg_support import (
     compare_warehouses,
@@ -30,6 +28,8 @@ from pg_support import (
     signatures,
 )
 from sqlalchemy import text
+from support.landing_builder import DAYS
+from support.runs import Run
 from ugc_pipeline import catalog, dialects, warehouse
 from ugc_pipeline.pipeline import build_marts
 from ugc_pipeline.sources import SOURCES

@@ -11,10 +11,6 @@ PostgreSQL then gives the same marts again.
 
 from __future__ import annotations
 
-import test_marts_by_hand as by_hand  # the e2e expectations, reused as they are
-from e2e_support import Run, by_key, fetch
-from expected import MV, A, assert_same_values
-from landing_builder import DAYS
 from pg_landing import PLUS_DAYS, TRICKY_DAY, YOTPO_TEXTS
 from pg_support import (
     compare_warehouses,
@@ -27,6 +23,10 @@ from pg_support import (
     settings_for,
     table_keys,
 )
+from support import expected as by_hand  # the e2e expectations, reused as they are
+from support.expected import MV, A, assert_same_values
+from support.landing_builder import DAYS
+from support.runs import Run, by_key, fetch
 from ugc_pipeline import catalog, transform, warehouse
 from ugc_pipeline.landing import Landing
 from ugc_pipeline.parse import parse_delivery, sql_ident
@@ -88,7 +88,7 @@ def test_copy_keeps_quotes_newlines_backslashes_and_nulls(pg_plus_run):
 
 
 def test_marts_by_hand_on_postgresql_and_the_kpi_calendar(hand_landing, new_pg_url):
-    """The e2e expectations computed by hand (tests/e2e/expected.py) on PostgreSQL; then the
+    """The e2e expectations computed by hand (tests/support/expected.py) on PostgreSQL; then the
     marts rebuilt with the KPI calendar in UTC move the items created between 22:00Z and
     midnight UTC back to their UTC day (tests/e2e/test_kpi_calendar.py)."""
     run = run_days("by-hand", hand_landing, new_pg_url("byhand"), list(DAYS))
@@ -122,11 +122,12 @@ def test_day_order_and_reruns_change_nothing_on_postgresql(duckdb_plus_run, plus
 
 
 def test_sample_landing_gives_the_same_marts(tmp_path, new_pg_url):
-    """The generated sample landing zone (every source, three weeks, ~5,000 records): each
-    delivery parsed once and loaded into both warehouses with ``replace_delivery`` (the raw
-    load of ``ingest_source``; the sample's exports are clean, and validation is covered above),
-    the marts built on both and compared."""
-    sample = write_sample_landing(tmp_path / "landing")
+    """The generated sample landing zone (every source, five delivery days: snapshots and 28 days
+    of fact history, a 3-day campaign and a day after it, ~2,800 records): each delivery parsed
+    once and loaded into both warehouses with ``replace_delivery`` (the raw load of
+    ``ingest_source``; the sample's exports are clean, and validation is covered above), the
+    marts built on both and compared."""
+    sample = write_sample_landing(tmp_path / "landing", campaign_days=3, extra_delivery_days=1)
     landing = Landing(str(tmp_path / "landing"))
     duck = Run("duckdb", settings_for(tmp_path / "landing", duckdb_url(tmp_path / "wh.duckdb")), None)
     pg = Run("postgresql", settings_for(tmp_path / "landing", new_pg_url("sample")), None)
@@ -144,7 +145,7 @@ def test_sample_landing_gives_the_same_marts(tmp_path, new_pg_url):
                 with engine.begin() as conn:
                     for table in parsed.values():
                         loaded += warehouse.replace_delivery(conn, table.table, day, table.arrow, f"sample-{day}")
-    assert loaded > 2 * 4000
+    assert loaded > 2 * 2500
     for run in (duck, pg):
         build_marts(run.settings)
     for table in MARTS:

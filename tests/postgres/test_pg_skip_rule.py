@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from _pytest.outcomes import Failed, Skipped
-from pg_server import unavailable
+from support.postgres import unavailable
 
 
 def test_no_server_skips_locally():

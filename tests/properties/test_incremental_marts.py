@@ -19,19 +19,15 @@ validation): what is under test is the SQL layer's incremental logic, not the pa
 from __future__ import annotations
 
 import os
-import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from support.postgres import new_database
 from support.raw_layer import load_delivery
 from ugc_pipeline import catalog, transform, warehouse
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "postgres"))
-from pg_server import server_url, unavailable  # noqa: E402
 
 BASE = date(2025, 5, 1)
 SKUS = ("SKU-1", "SKU-2")
@@ -203,27 +199,8 @@ def test_incremental_marts_equal_a_full_refresh_on_duckdb(tmp_path_factory, case
 @pytest.fixture(scope="module")
 def pg_database():
     """One throwaway PostgreSQL database for the module (each example starts by emptying it)."""
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.pool import NullPool
-
-    server = create_engine(make_url(server_url()).set(drivername="postgresql+psycopg"), poolclass=NullPool,
-                           isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    try:
-        with server.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure to connect means "no server"
-        server.dispose()
-        unavailable(f"no PostgreSQL server answers: {str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}")
-    name = f"ugc_test_prop_{uuid.uuid4().hex[:10]}"
-    with server.connect() as conn:
-        conn.execute(text(f'create database "{name}"'))
-    yield make_url(server_url()).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
-    with server.connect() as conn:
-        conn.execute(text(f'drop database if exists "{name}" with (force)'))
-    server.dispose()
+    with new_database("prop") as url:
+        yield url
 
 
 @settings(parent=PROPERTY, max_examples=int(os.environ.get("UGC_PROPERTY_EXAMPLES_PG", "3")))

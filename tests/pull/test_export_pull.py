@@ -11,7 +11,7 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import DAY, connection, landed, parsed
+from support.pull import DAY, connection, landed, parsed
 from support.standin_exports import (
     CSV,
     NDJSON,

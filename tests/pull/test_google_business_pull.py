@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 import pandas as pd
 import pytest
-from conftest import DAY, connection, landed, parsed
+from support.pull import DAY, connection, landed, parsed
 from support.standin_google import GoogleBusinessStandIn, google_error
 from support.standins import api_json
 from ugc_pipeline.extract import PullError, pull_record, pull_source, read_cursors

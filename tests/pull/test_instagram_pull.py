@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
-from conftest import DAY, connection, landed, parsed
+from support.pull import DAY, connection, landed, parsed
 from support.standin_instagram import InstagramStandIn, graph_error
 from ugc_pipeline.extract import PullError, pull_record, pull_source, read_cursors
 from ugc_pipeline.landing import Landing

@@ -12,7 +12,7 @@ import time
 
 import airflow.providers.sftp.hooks.sftp  # noqa: F401  (imported here: the timings below measure the pull)
 import pytest
-from conftest import DAY, landed, parsed
+from support.pull import DAY, landed, parsed
 from support.sftp_server import Login, SFTPStandIn
 from support.standin_exports import TRICKY_TEXT, reviews_csv
 from ugc_pipeline.extract import Credentials, PullError, pull_record, pull_source

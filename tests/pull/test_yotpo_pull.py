@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import DAY, connection, landed, parsed
+from support.pull import DAY, connection, landed, parsed
 from support.standins import YotpoStandIn, api_json
 from ugc_pipeline.extract import PullError, TransientPullError, pull_record, pull_source, read_cursors
 from ugc_pipeline.landing import Landing

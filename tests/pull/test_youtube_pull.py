@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import DAY, connection, landed, parsed
+from support.pull import DAY, connection, landed, parsed
 from support.standin_youtube import YouTubeStandIn, youtube_error
 from ugc_pipeline.extract import PullError, TransientPullError, pull_record, pull_source
 from ugc_pipeline.landing import Landing

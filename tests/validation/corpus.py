@@ -5,7 +5,7 @@ raw content); and the broken deliveries, each with the exact one-line error it m
 Conventions:
 
 - Record-level cases (``QUARANTINE_CASES``) are delivered on ``DAY`` over a warehouse that holds
-  the business snapshots of ``BUSINESS_DAY`` (``tests/validation/conftest.py``): the products,
+  the business snapshots of ``BUSINESS_DAY`` (``tests/support/warehouse_env.py``): the products,
   stores, campaigns and ambassadors that references resolve against are listed there.
 - ``UGC_TIMEZONE`` is Europe/Paris (CEST, UTC+2 in May). For delivery day D = 2025-05-06 the
   latest creation time a delivery may hold is the end of D+1 in Paris (``validation.EXPORT_GRACE``):
@@ -26,7 +26,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-BUSINESS_DAY = "2025-05-04"
+from support.warehouse_env import (  # noqa: F401  (the business snapshots the corpus refers to, re-exported)
+    AMBASSADORS_CSV,
+    BUSINESS_DAY,
+    BUSINESS_SNAPSHOTS,
+    CAMPAIGNS_CSV,
+    PRODUCTS_CSV,
+    STORES_CSV,
+    position_key,
+)
+
 DAY = "2025-05-06"
 NEXT_DAY = "2025-05-07"
 TZ = "Europe/Paris"
@@ -190,11 +199,6 @@ class QuarantineCase:
         return {rec.kind for *_, rec in self.records() if rec.kind}
 
 
-def position_key(position: str) -> tuple:
-    """Sorts '$.reviews[10]' after '$.reviews[9]' and 'row 10' after 'row 9'."""
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", position))
-
-
 def without(record: dict, *paths: str) -> dict:
     """A deep copy of a JSON record without the fields at the dotted paths (a field not sent)."""
     out = copy.deepcopy(record)
@@ -220,33 +224,9 @@ def patched(record: dict, **changes) -> dict:
 
 
 # ==============================================================================================
-# Business snapshots the references resolve against (delivered on BUSINESS_DAY by conftest)
+# Business snapshots the references resolve against: support.warehouse_env.BUSINESS_SNAPSHOTS,
+# delivered on BUSINESS_DAY (the session's business_template); their ids, named
 # ==============================================================================================
-
-PRODUCTS_CSV = (
-    "sku,gtin,product_name,brand,category\n"
-    "MV-OLV-500,03760123450017,Huile d'olive vierge extra 50 cl,Maison Verte,Huiles\n"
-    "MV-PES-180,03760123450024,Pesto alla genovese 180 g,Maison Verte,Sauces\n"
-    "TA-MIEL-250,03760999000011,Miel de lavande 250 g,Terre d'Azur,Epicerie sucrée\n"
-)
-STORES_CSV = (
-    "store_id,google_location_id,brand,zone_id,city\n"
-    "ST-LIL-01,4816235201934567890,Maison Verte,Z-NORD,Lille\n"
-    "ST-LYO-02,1122334455667788990,Maison Verte,Z-SUD,Lyon\n"
-)
-CAMPAIGNS_CSV = (
-    "campaign_id,brand,sku,start_date,end_date,hashtags,exposed_zone_ids\n"
-    "CMP-2025-OLIVE,Maison Verte,MV-OLV-500,2025-05-05,2025-05-18,#OliveDuMatin #MaisonVerteAmbassadeurs,Z-NORD Z-EST\n"
-)
-AMBASSADORS_CSV = (
-    "ambassador_id,platform,handle,followers,zone_id\n"
-    "AMB-0001,instagram,@claire.cuisine,742,Z-NORD\n"
-    "AMB-0002,tiktok,@lucas_miam,2310,Z-EST\n"
-    "AMB-0003,youtube,LaCuisineDeNina,15400,Z-NORD\n"
-    "AMB-0004,blog,cuisine-de-lea,560,Z-SUD\n"
-)
-BUSINESS_SNAPSHOTS = {"products": PRODUCTS_CSV, "stores": STORES_CSV, "campaigns": CAMPAIGNS_CSV,
-                      "ambassadors": AMBASSADORS_CSV}
 
 LILLE = "4816235201934567890"  # stores.google_location_id of ST-LIL-01
 LYON = "1122334455667788990"

@@ -10,6 +10,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from ugc_pipeline.sources import SOURCES
+
+from support.landing_builder import DAYS
+from support.runs import Run, by_key, fetch
 
 MV = "Maison Verte"
 A = "MV-OLV-500"
@@ -191,3 +195,54 @@ def assert_mart(rows: dict[tuple, dict], expected: dict[tuple, tuple], columns: 
     assert sorted(rows, key=repr) == sorted(expected, key=repr), f"{name}: grains differ"
     for key, values in expected.items():
         assert_same_values(rows[key], dict(zip(columns, values, strict=True)), f"{name} {key}")
+
+
+# -- a whole warehouse of the hand-made landing zone against these values ---------------------------
+
+def assert_marts_match_hand_values(run: Run) -> None:
+    ugc = by_key(fetch(run, "select * from marts.ugc_daily"),
+                 "kpi_date", "brand", "sku", "platform", "content_type", "influencer_tier")
+    assert_mart(ugc, UGC_DAILY, UGC_COLUMNS, "ugc_daily")
+
+    reach = by_key(fetch(run, "select * from marts.reach_daily"),
+                   "kpi_date", "brand", "sku", "platform", "influencer_tier")
+    assert_mart(reach, REACH_DAILY, REACH_COLUMNS, "reach_daily")
+
+    conversion = by_key(fetch(run, "select * from marts.conversion_daily"), "kpi_date", "sku")
+    assert len(conversion) == 62  # 31 days (04-07..05-07) x 2 SKUs
+    assert_mart(conversion, conversion_daily(), CONVERSION_COLUMNS, "conversion_daily")
+
+    uplift = by_key(fetch(run, "select * from marts.sales_uplift"), "campaign_id")
+    assert list(uplift) == [("CMP-OLIVE",)]
+    assert_same_values(uplift[("CMP-OLIVE",)], SALES_UPLIFT["CMP-OLIVE"], "sales_uplift")
+
+
+def assert_audit_matches(run: Run, run_ids_expected: int) -> None:
+    rejected = fetch(run, "select * from audit.rejected_records")
+    assert len(rejected) == 1
+    assert_same_values(rejected[0], REJECTED[0], "rejected_records")
+    assert all(word in rejected[0]["reasons"] for word in REJECTED_REASON_MENTIONS), rejected[0]["reasons"]
+    assert '"review_id":"RV-4"' in rejected[0]["raw"].replace(" ", "")
+    assert '"rating":"n/a"' in rejected[0]["raw"].replace(" ", "")
+    assert rejected[0]["run_id"]
+
+    runs = fetch(run, "select * from audit.pipeline_runs")
+    # one row per source per ingest run: 14 sources x 4 days
+    assert len(runs) == len(SOURCES) * run_ids_expected == 14 * 4
+    assert len({r["run_id"] for r in runs}) == run_ids_expected
+    by_day_source = by_key(runs, "delivery_date", "source")
+    for day in DAYS:
+        for source in SOURCES:
+            row = by_day_source[(day.isoformat(), source)]
+            assert row["started_at"] <= row["finished_at"]
+            delivered = DELIVERED.get((day.isoformat(), source))
+            if delivered is None:
+                expected = {"status": "no_delivery", "files_read": 0, "records_read": 0,
+                            "records_loaded": 0, "records_rejected": 0}
+            else:
+                expected = {"status": "success", **dict(zip(
+                    ("files_read", "records_read", "records_loaded", "records_rejected"), delivered, strict=True))}
+            assert_same_values(row, expected, f"pipeline_runs {day} {source}")
+    # one run id per delivery day
+    for day in DAYS:
+        assert len({r["run_id"] for r in runs if r["delivery_date"] == day.isoformat()}) == 1

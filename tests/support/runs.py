@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from landing_builder import DAYS
 from sqlalchemy import text
 from ugc_pipeline import warehouse
 from ugc_pipeline.pipeline import build_marts, ingest_source
 from ugc_pipeline.settings import Settings
 from ugc_pipeline.sources import SOURCES
+
+from support.landing_builder import DAYS
 
 TIMEZONE = "Europe/Paris"
 # Columns that legitimately differ between two runs of the same data.

@@ -384,3 +384,14 @@ class LandingBuilder:
 def build_landing(root: Path) -> list[date]:
     """Write the landing zone under ``root``; returns the delivery days."""
     return LandingBuilder(root).build()
+
+
+def shared_landing() -> Path:
+    """The landing zone written once per test session for every pytest-xdist worker (read-only:
+    tests that change deliveries copy it first)."""
+    from support.session import built_once
+
+    def build(folder: Path) -> None:
+        assert build_landing(folder / "landing") == DAYS
+
+    return built_once("hand-made-landing", build) / "landing"
