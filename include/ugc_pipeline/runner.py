@@ -425,6 +425,19 @@ def _stop_dag_run(dag_id: str, run_id: str | None) -> _Outcome:
     return _Outcome("interrupted", run_id, sorted(failed), sorted(not_run))
 
 
+@contextlib.contextmanager
+def _dags_ready(settings: Settings, progress: Callable[[str], None], stop: RunStop) -> Iterator[dict]:
+    """Under the run lock: the settings exported for the tasks, Airflow configured and its
+    metadata DB migrated, the pool in place; yields the DAGs."""
+    export_settings(settings)
+    configure_airflow()
+    with exclusive_run(settings, progress, stop):
+        _quiet_airflow_logs()
+        migrate_metadata_db()
+        ensure_pool(settings)
+        yield load_dags()
+
+
 def run_days(days: list[date], settings: Settings, build_marts_each_day: bool = True,
              progress: Callable[[str], None] = print, stop: RunStop | None = None) -> list[DayResult]:
     """Run ``ugc_ingest`` for every day in order, each followed by ``ugc_marts``.
@@ -435,13 +448,7 @@ def run_days(days: list[date], settings: Settings, build_marts_each_day: bool = 
     from ugc_pipeline import warehouse
 
     stop = RunStop.current(stop)
-    export_settings(settings)
-    configure_airflow()
-    with exclusive_run(settings, progress, stop):
-        _quiet_airflow_logs()
-        migrate_metadata_db()
-        ensure_pool(settings)
-        dags = load_dags()
+    with _dags_ready(settings, progress, stop) as dags:
         ingest, marts = dags["ugc_ingest"], dags["ugc_marts"]
         zone = ZoneInfo(settings.timezone)
         engine = warehouse.create_warehouse_engine(settings.warehouse_url)
@@ -492,13 +499,7 @@ def run_backfill(start: date, end: date, settings: Settings, progress: Callable[
     from ugc_pipeline import warehouse
 
     stop = RunStop.current(stop)
-    export_settings(settings)
-    configure_airflow()
-    with exclusive_run(settings, progress, stop):
-        _quiet_airflow_logs()
-        migrate_metadata_db()
-        ensure_pool(settings)
-        dags = load_dags()
+    with _dags_ready(settings, progress, stop) as dags:
         ingest, marts = dags["ugc_ingest"], dags["ugc_marts"]
         conf = {"delivery_date": start.isoformat(), "through_date": end.isoformat()}
         progress(f"ugc_ingest {conf} ...")
@@ -588,13 +589,7 @@ def run_replay(settings: Settings, conf: dict, progress: Callable[[str], None] =
                stop: RunStop | None = None) -> bool:
     """``ugc_replay_quarantine`` then ``ugc_marts``, through Airflow."""
     stop = RunStop.current(stop)
-    export_settings(settings)
-    configure_airflow()
-    with exclusive_run(settings, progress, stop):
-        _quiet_airflow_logs()
-        migrate_metadata_db()
-        ensure_pool(settings)
-        dags = load_dags()
+    with _dags_ready(settings, progress, stop) as dags:
         progress(f"ugc_replay_quarantine {conf} ...")
         run = _dag_test(dags["ugc_replay_quarantine"], stop, progress, logical_date=None, run_conf=conf)
         if run.failed or run.state != "success":
