@@ -148,29 +148,26 @@ def run_ingest_task(source: str, context: dict[str, Any]) -> dict:
     end naming every day that failed. A warehouse that cannot be reached stops it at once."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from ugc_pipeline.parse import DeliveryError
-    from ugc_pipeline.pipeline import ingest_source
+    from ugc_pipeline.pipeline import ingest_days
 
     settings = settings_in_task()
     days = delivery_days_for(context, settings.timezone)
     what = f"{days[0]}" if len(days) == 1 else f"{days[0]} to {days[-1]} ({len(days)} days)"
     log.info("ingesting %s for delivery day %s (%s)", source, what, settings.describe())
+    with warehouse_errors(settings, f"{source} {what}"):
+        ingested = ingest_days(source, days, settings, run_id_of(context))
     totals = {"records_read": 0, "records_loaded": 0, "records_rejected": 0}
     broken: list[str] = []
     status = "no_delivery"
-    for day in days:
-        try:
-            with warehouse_errors(settings, f"{source} {day}"):
-                result = ingest_source(source, day, settings, run_id_of(context))
-        except DeliveryError as exc:
+    for day in ingested:
+        if day.error is not None:
             if len(days) == 1:
-                raise AirflowFailException(f"{source} {day}: {exc}") from None
-            log.error("%s %s: %s", source, day, exc)
-            broken.append(f"{day}: {str(exc).splitlines()[0]}")
+                raise AirflowFailException(f"{source} {days[0]}: {day.error}") from None
+            broken.append(f"{day.result.delivery_date}: {str(day.error).splitlines()[0]}")
             continue
         for key in totals:
-            totals[key] += getattr(result, key)
-        status = "success" if result.status == "success" or status == "success" else result.status
+            totals[key] += getattr(day.result, key)
+        status = "success" if day.result.status == "success" or status == "success" else day.result.status
     if broken:
         raise AirflowFailException(f"{source}: {len(broken)} of {len(days)} deliveries failed (each other day "
                                    "loaded; rerun these after the fix): " + "; ".join(broken))

@@ -29,7 +29,7 @@ import glob
 import logging
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -246,11 +246,8 @@ def validate_delivery(delivery: ParsedDelivery, delivery_date: date, tz: str, re
         checked = CheckedTable(table)
         if delivery.in_memory:
             [parsed] = delivery.table_batches(table)
-            v = validation.validate_table(source, parsed, delivery_date, tz, references, gx_dir, run_name)
-            checked.validated, checked.batches, checked.data_docs = v, 1, v.data_docs
-            checked.records_read, checked.loaded, checked.rejected = v.records_read, v.good.num_rows, len(v.rejects)
-            checked.outcomes = {o.description: o for o in v.outcomes}
-            out[table.name] = checked
+            out[table.name] = _in_memory(table, validation.validate_table(
+                source, parsed, delivery_date, tz, references, gx_dir, run_name))
             continue
         checked.good_path = os.path.join(delivery.folder, f"{table.name}.good.parquet")
         checked.rejects_path = os.path.join(delivery.folder, f"{table.name}.rejects.parquet")
@@ -292,6 +289,31 @@ def validate_delivery(delivery: ParsedDelivery, delivery_date: date, tz: str, re
                 con.close()
         out[table.name] = checked
     return out
+
+
+def validate_deliveries(deliveries: Sequence[ParsedDelivery], days: Sequence[date], tz: str,
+                        references: validation.References, gx_dir: str | None,
+                        run_name: str) -> list[dict[str, CheckedTable]]:
+    """Several small deliveries of one source (each one batch, in memory: a backfill's days)
+    validated together, each table in one GX validation (``validation.validate_tables``); each
+    delivery comes out as ``validate_delivery`` gives it alone."""
+    if not all(d.in_memory for d in deliveries):
+        raise ValueError("validate_deliveries takes deliveries held in memory (one batch each)")
+    source = deliveries[0].source
+    out: list[dict[str, CheckedTable]] = [{} for _ in deliveries]
+    for table in source.tables:
+        parsed = [next(d.table_batches(table)) for d in deliveries]
+        validated = validation.validate_tables(source, parsed, days, tz, references, gx_dir, run_name)
+        for one, v in zip(out, validated, strict=True):
+            one[table.name] = _in_memory(table, v)
+    return out
+
+
+def _in_memory(table: RawTable, v: validation.ValidatedTable) -> CheckedTable:
+    checked = CheckedTable(table, validated=v, batches=1, data_docs=v.data_docs)
+    checked.records_read, checked.loaded, checked.rejected = v.records_read, v.good.num_rows, len(v.rejects)
+    checked.outcomes = {o.description: o for o in v.outcomes}
+    return checked
 
 
 def _order_rejects(rejects: pd.DataFrame, batch: pa.Table) -> pa.Table:

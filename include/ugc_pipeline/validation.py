@@ -34,6 +34,7 @@ import logging
 import os
 import re
 from collections import Counter
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -41,6 +42,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -217,9 +219,13 @@ def _latest(delivery_date: date, tz: str, value_type: str) -> str:
 
 
 def build_checks(table: RawTable, source: Source, delivery_date: date, tz: str,
-                 references: References) -> tuple[list[Check], list[str]]:
+                 references: References, days: Sequence[date] = ()) -> tuple[list[Check], list[str]]:
     """The expectations of one raw table, each the rule itself on the column as delivered (its raw
-    name), and the notes on those that could not apply."""
+    name), and the notes on those that could not apply.
+
+    ``days``: the suite of several deliveries validated together (``validate_tables``), their
+    records told apart by the column ``DAY`` (the day's index in ``days``): the cut-off is one
+    expectation per day on that day's records, and a key is unique within its delivery."""
     import great_expectations.expectations as gxe
     from great_expectations.expectations.row_conditions import Column
 
@@ -281,26 +287,34 @@ def build_checks(table: RawTable, source: Source, delivery_date: date, tz: str,
     if table.created_column:
         created = table.created_column
         value_type = table.column(created).type
-        parameter = f"{created}__cutoff"
-        checks.append(Check(gxe.ExpectColumnValuesToBeBetween(
-            column=_typed(created, _TIME[value_type]), strict_max=True, max_value={"$PARAMETER": parameter}),
-            f"{created} is not in the future of the delivery {delivery_date} "
-            f"({_latest(delivery_date, tz, value_type)})",
-            f"{created} is not after the end of the delivery day: before ${parameter}, the end of the day after "
-            "the delivery day in the KPI time zone (an export of day D runs in the night of D+1)",
-            shown=(created,), parameters={parameter: _kpi_cutoff(delivery_date, tz, value_type == "date")},
-            meta={"field": created, "kind": "not after the delivery day"}))
+        for n, day in enumerate(days or [delivery_date]):
+            parameter = f"{created}__cutoff" + (f"__{n}" if days else "")
+            of_day = {"row_condition": Column(DAY) == n} if days else {}
+            checks.append(Check(gxe.ExpectColumnValuesToBeBetween(
+                column=_typed(created, _TIME[value_type]), strict_max=True, max_value={"$PARAMETER": parameter},
+                **of_day),
+                f"{created} is not in the future of the delivery {day} ({_latest(day, tz, value_type)})",
+                f"{created} is not after the end of the delivery day: before ${parameter}, the end of the day after "
+                "the delivery day in the KPI time zone (an export of day D runs in the night of D+1)"
+                + (f"; for the records of delivery {n + 1} of the range" if days else ""),
+                shown=(created,), parameters={parameter: _kpi_cutoff(day, tz, value_type == "date")},
+                meta={"field": created, "kind": "not after the delivery day", **({"day": n} if days else {})}))
     if table.key:  # which occurrence loads is decided last, among those passing every other expectation
-        key = [*table.key, *filter(None, [table.version_column])]
+        key = [*([DAY] if days else []), *table.key, *filter(None, [table.version_column])]
         expectation = gxe.ExpectColumnValuesToBeUnique(column=key[0]) if len(key) == 1 else \
             gxe.ExpectCompoundColumnsToBeUnique(column_list=key)
         checks.append(Check(
             expectation, f"{'+'.join(table.key)} {DUPLICATE}",
-            f"({', '.join(key)}) is unique in the delivery: of several occurrences of one "
+            f"({', '.join(k for k in key if k != DAY)}) is unique in the delivery: of several occurrences of one "
             f"{'key and version' if table.version_column else 'key'}, the last one passing every other expectation "
             "loads, the other valid ones are quarantined as duplicates", shown=(_KEPT,), label="kept",
-            meta={"field": ", ".join(key), "kind": "unique"}))
+            meta={"field": ", ".join(k for k in key if k != DAY), "kind": "unique"}))
     return checks, notes
+
+
+# The column telling apart the deliveries of a range validated together (``validate_tables``).
+DAY = "__delivery"
+
 
 
 # How a duplicate's reason reads (after its key); the reason shows where the kept occurrence sits.
@@ -364,6 +378,8 @@ def check_frame(table: RawTable, arrow: pa.Table, checks: list[Check]) -> pd.Dat
                                  f"as {sql_ident(_typed(c.name, copy))}")
             if c.type not in FORMATS and _typed(c.name, "double") in read:  # a range on a text column
                 exprs.append(f"try_cast(trim({v}) as double) as {sql_ident(_typed(c.name, 'double'))}")
+        if DAY in read:
+            exprs.append(sql_ident(DAY))
         return con.sql(f"select {', '.join(exprs)} from parsed").df()
     finally:
         con.close()
@@ -400,6 +416,8 @@ def _condition(condition, frame: pd.DataFrame) -> pd.Series:
     if operator in ("IN", "NOT_IN"):
         inside = frame[condition.column.name].isin(list(condition.parameter))
         return inside if operator == "IN" else ~inside
+    if operator == "==":
+        return _bools(frame[condition.column.name] == condition.parameter)
     raise TypeError(f"validation._condition does not know {condition!r}: add it")
 
 
@@ -457,7 +475,8 @@ def _duplicates(table: RawTable, arrow: pa.Table, failing: pd.Series) -> list[st
         con.register("parsed", arrow.drop_columns(["raw_record"]).append_column(
             "__failing", pa.array(failing.to_numpy(dtype=bool))).append_column(
             "__row", pa.array(range(arrow.num_rows), pa.int64())))
-        partition = ", ".join(sql_ident(k) for k in [*table.key, *filter(None, [table.version_column])])
+        by_day = [DAY] if DAY in arrow.column_names else []  # several deliveries: unique within each
+        partition = ", ".join(sql_ident(k) for k in [*by_day, *table.key, *filter(None, [table.version_column])])
         kept_file, kept_position = "first_value(source_file) over w", "first_value(record_position) over w"
         rows = con.sql(
             f"select case when not __failing and row_number() over w > 1 then "
@@ -559,13 +578,17 @@ def _checkpoint(gx, context, table: RawTable, checks: list[Check], gx_dir: str |
         batch_definition = asset.get_batch_definition("delivery")
     except (KeyError, LookupError, ValueError):
         batch_definition = asset.add_batch_definition_whole_dataframe("delivery")
+    # a range of N deliveries validated together has a suite of its own (one cut-off per day):
+    # registering it under the daily suite's name would make the daily checkpoint stale
+    days = sum(1 for c in checks if "day" in c.meta)
+    name = f"ugc.{table.name}" + (f".range{days}" if days else "")
     suite = context.suites.add_or_update(gx.ExpectationSuite(
-        name=f"ugc.{table.name}", expectations=[c.expectation for c in checks],
+        name=name, expectations=[c.expectation for c in checks],
         meta={"source": "generated by ugc_pipeline.validation.build_checks from the adapter"}))
     definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=f"ugc.{table.name}", data=batch_definition, suite=suite))
+        gx.ValidationDefinition(name=name, data=batch_definition, suite=suite))
     checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-        name=f"ugc.{table.name}", validation_definitions=[definition], actions=[],
+        name=name, validation_definitions=[definition], actions=[],
         result_format={"result_format": "BASIC", "partial_unexpected_count": 0}))
     _CHECKPOINTS[key] = checkpoint
     return checkpoint
@@ -607,13 +630,41 @@ class _Shown:
 
 def validate_table(source: Source, parsed: ParsedTable, delivery_date: date, tz: str,
                    references: References, gx_dir: str | None, run_name: str) -> ValidatedTable:
-    table, arrow = parsed.table, parsed.arrow
-    if arrow.num_rows == 0 and not source.required:  # nothing delivered for this table: nothing to check
-        return ValidatedTable(table=table, good=arrow.drop_columns(["raw_record"]),
-                              rejects=parsed.rejects.copy(), records_read=parsed.records_read)
-    checks, notes = build_checks(table, source, delivery_date, tz, references)
+    """One raw table of one delivery through its GX suite: what loads, what is quarantined and why."""
+    return validate_tables(source, [parsed], [delivery_date], tz, references, gx_dir, run_name)[0]
+
+
+def validate_tables(source: Source, parsed: Sequence[ParsedTable], days: Sequence[date], tz: str,
+                    references: References, gx_dir: str | None, run_name: str) -> list[ValidatedTable]:
+    """One raw table of several deliveries of a source (``days``, a backfill) in one GX validation:
+    GX's cost is per expectation, not per record, so a range pays it once. Each delivery comes
+    out as ``validate_table`` gives it alone: the same rows load, the same records are quarantined
+    with the same reasons (the day's cut-off on the day's records, duplicates within the delivery).
+    A required source is validated one delivery at a time (its row count is per delivery)."""
+    table = parsed[0].table
+    out: list[ValidatedTable | None] = [None] * len(parsed)
+    todo = []
+    for i, one in enumerate(parsed):
+        if one.arrow.num_rows == 0 and not source.required:  # nothing delivered for this table: nothing to check
+            out[i] = ValidatedTable(table=table, good=one.arrow.drop_columns(["raw_record"]),
+                                    rejects=one.rejects.copy(), records_read=one.records_read)
+        else:
+            todo.append(i)
+    if not todo:
+        return out
+    if len(todo) > 1 and source.required:
+        return [out[i] or validate_tables(source, [parsed[i]], [days[i]], tz, references, gx_dir, run_name)[0]
+                for i in range(len(parsed))]
+    ranged = [days[i] for i in todo] if len(todo) > 1 else []
+    checks, notes = build_checks(table, source, days[todo[0]], tz, references, days=ranged)
     for note in notes:
         log.warning("%s: %s", table.name, note)
+    if ranged:
+        arrow = pa.concat_tables([parsed[i].arrow.append_column(DAY, pa.array([n] * parsed[i].arrow.num_rows,
+                                                                               pa.int32()))
+                                  for n, i in enumerate(todo)], promote_options="default")
+    else:
+        arrow = parsed[todo[0]].arrow
     frame = check_frame(table, arrow, checks)
     results = run_suite(table, checks, frame, gx_dir, run_name)
     docs = data_docs_url(gx_dir)
@@ -638,13 +689,9 @@ def validate_table(source: Source, parsed: ParsedTable, delivery_date: date, tz:
     shown = _Shown(arrow, kept)
 
     reasons: dict[int, list[str]] = {}
-    outcomes = []
     table_failures = []
     for check, res, rows in zip(checks, results, unexpected, strict=True):
         description = check.description
-        # the log's summary states the rules as the Data Docs do (the cutoff with the day's limit)
-        outcomes.append(Outcome(description if check.parameters and "reference" not in check.meta else check.rule,
-                                int((res.result or {}).get("unexpected_count") or 0), bool(res.success)))
         if rows is None:
             if not res.success:
                 table_failures.append(description)  # a table-level expectation
@@ -661,29 +708,41 @@ def validate_table(source: Source, parsed: ParsedTable, delivery_date: date, tz:
                 reasons[idx].append(reason)
 
     if table_failures:
-        first = arrow.column("source_file")[0].as_py() if arrow.num_rows else f"{source.name}/{delivery_date}"
+        one = parsed[todo[0]]
+        first = one.arrow.column("source_file")[0].as_py() if one.arrow.num_rows else f"{source.name}/{days[todo[0]]}"
         raise DeliveryError(f"{first}: failed expectation(s): {'; '.join(table_failures)}")
 
-    bad = sorted(reasons)
-    mask = pa.array([True] * arrow.num_rows)
-    if bad:
-        keep = [True] * arrow.num_rows
-        for idx in bad:
-            keep[idx] = False
-        mask = pa.array(keep)
-    good = arrow.filter(mask).drop_columns(["raw_record"])
-    taken = arrow.take(pa.array(bad, pa.int64())) if bad else arrow.slice(0, 0)
-    rejects = pd.DataFrame({
-        "file": taken.column("source_file").to_pylist(),
-        "position": taken.column("record_position").to_pylist(),
-        "reasons": ["; ".join(reasons[i]) for i in bad],
-        "raw": taken.column("raw_record").to_pylist(),
-    })
-    if len(parsed.rejects):  # the records the parse set aside (malformed rows and lines) first, by file
-        rejects = pd.concat([parsed.rejects, rejects] if len(rejects) else [parsed.rejects], ignore_index=True)
-        rejects = rejects.sort_values("file", kind="stable", ignore_index=True)
-    return ValidatedTable(table=table, good=good, rejects=rejects, records_read=parsed.records_read,
-                          outcomes=outcomes, data_docs=docs)
+    bad = np.zeros(arrow.num_rows, dtype=bool)
+    bad[sorted(reasons)] = True
+    day_of = arrow.column(DAY).to_numpy() if ranged else np.zeros(arrow.num_rows, dtype=np.int32)
+    for n, i in enumerate(todo):
+        of_day = day_of == n
+        taken = np.flatnonzero(of_day & bad)
+        good = arrow.filter(pa.array(of_day & ~bad)).drop_columns([c for c in ("raw_record", DAY) if c in
+                                                                   arrow.column_names])
+        rows_taken = arrow.take(pa.array(taken, pa.int64()))
+        rejects = pd.DataFrame({
+            "file": rows_taken.column("source_file").to_pylist(),
+            "position": rows_taken.column("record_position").to_pylist(),
+            "reasons": ["; ".join(reasons[int(r)]) for r in taken],
+            "raw": rows_taken.column("raw_record").to_pylist(),
+        })
+        one = parsed[i]
+        if len(one.rejects):  # the records the parse set aside (malformed rows and lines) first, by file
+            rejects = pd.concat([one.rejects, rejects] if len(rejects) else [one.rejects], ignore_index=True)
+            rejects = rejects.sort_values("file", kind="stable", ignore_index=True)
+        # the log's summary states the rules as the Data Docs do (the cutoff with the day's limit)
+        outcomes = []
+        for check, res, rows in zip(checks, results, unexpected, strict=True):
+            if check.meta.get("day", n) != n:  # another day's cut-off
+                continue
+            count = int((res.result or {}).get("unexpected_count") or 0) if rows is None or not ranged \
+                else int(rows[of_day].sum())
+            outcomes.append(Outcome(check.description if check.parameters and "reference" not in check.meta
+                                    else check.rule, count, bool(res.success) if not ranged else count == 0))
+        out[i] = ValidatedTable(table=table, good=good, rejects=rejects, records_read=one.records_read,
+                                outcomes=outcomes, data_docs=docs)
+    return out
 
 
 # Where a reason's expectation ends and the text it shows begins (Check.label).

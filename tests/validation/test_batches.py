@@ -12,7 +12,6 @@ import logging
 import re
 
 import pytest
-from conftest import start_env
 from corpus import (
     BROKEN_CASES,
     DAY,
@@ -23,6 +22,7 @@ from corpus import (
     kept,
     yotpo_review,
 )
+from support.warehouse_env import start_env
 from test_broken_deliveries import assert_one_line, assert_same_state, failed_ingest
 from ugc_pipeline import batches
 from ugc_pipeline.sources import SOURCES
