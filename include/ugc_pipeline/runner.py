@@ -318,7 +318,7 @@ def export_settings(settings: Settings) -> None:
         "UGC_PULL_SOURCES": settings.pull_sources, "UGC_PULL_LOOKBACK_DAYS": str(settings.pull_lookback_days),
         "UGC_PULL_REPULL_DAYS": str(settings.pull_repull_days), "UGC_PULL_MAX_RETRIES": str(settings.pull_max_retries),
         "UGC_LOCK_WAIT_SECONDS": str(settings.lock_wait_seconds),
-        "UGC_BATCH_RECORDS": str(settings.batch_records),
+        "UGC_BATCH_RECORDS": str(settings.batch_records), "UGC_SOURCE_CHECKS": settings.source_checks,
     })
 
 
