@@ -32,6 +32,7 @@ def test_a_day_without_any_delivery_fails_its_check_publishes_nothing_and_alerts
         [day] = airflow_runner.run_days([DAY], settings, progress=progress.append)
 
     assert (day.ingest_state, day.marts_state, day.failed_tasks) == ("failed", None, ["check_deliveries"])
+    assert any(line.strip().startswith(f"check_deliveries: no source delivered anything for {DAY}") for line in progress)
     states = _task_states(day_run_id := _latest_run_id("ugc_ingest"))
     assert {states[f"ingest_{n}"] for n in SOURCES} == {"success"}  # the empty folder fails nothing
     assert states["publish_staging"] == "skipped" and states["check_deliveries"] == "failed"
