@@ -147,3 +147,21 @@ def test_a_bad_source_checks_setting_is_a_clear_error(value, message):
     with pytest.raises(SettingsError) as caught:
         Settings.load({"UGC_SOURCE_CHECKS": value})
     assert message in str(caught.value)
+
+
+def test_publish_staging_skips_a_day_without_any_delivery_but_publishes_a_withdrawal(tmp_path, monkeypatch):
+    """No delivery anywhere: nothing changed in raw, so no staging asset and no marts run. A
+    withdrawn delivery changed raw (its records were removed): the marts must drop them."""
+    from airflow.sdk.exceptions import AirflowSkipException
+    from ugc_pipeline.airflow_support import publish_staging_task
+
+    monkeypatch.setenv("UGC_WAREHOUSE_URL", f"duckdb:///{tmp_path / 'wh.duckdb'}")
+    nothing = [{"source": s, "status": "no_delivery", "records_loaded": 0, "records_withdrawn": 0}
+               for s in ("products", "yotpo_reviews")]
+    with pytest.raises(AirflowSkipException, match="no source delivered anything"):
+        publish_staging_task(nothing)
+
+    withdrawn = [nothing[0], {**nothing[1], "records_withdrawn": 3}]
+    assert publish_staging_task(withdrawn) == {"products": 0, "yotpo_reviews": 0}
+    loaded = [nothing[0], {**nothing[1], "status": "success", "records_loaded": 5}]
+    assert publish_staging_task(loaded) == {"products": 0, "yotpo_reviews": 5}
