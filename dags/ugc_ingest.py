@@ -17,7 +17,16 @@ it into the warehouse's **raw** layer; D is the run's data interval day in `UGC_
   (`UGC_LOCK_WAIT_SECONDS`); PostgreSQL takes the writes concurrently.
 - `publish_staging` emits the **staging** asset once every source succeeded; the `ugc_marts` DAG
   is scheduled on it. The staging and intermediate layers are dbt views (built by `ugc_marts`)
-  that read the raw layer as it is: once a day's sources are loaded, they show it.
+  that read the raw layer as it is: once a day's sources are loaded, they show it. A day on
+  which no source delivered anything is not published (the task is skipped, the marts are not
+  rebuilt).
+- `check_deliveries` judges the day's deliveries from `audit.pipeline_runs` once every source is
+  done, and fails with a message naming source, days and figures when no source delivered
+  anything, when a source marked required in `UGC_SOURCE_CHECKS` has delivered nothing for more
+  days than allowed, or when a delivery is far below its source's recent average. An empty
+  delivery folder is "nothing delivered" (a warning and a `no_delivery` run record), not an error.
+- Every task fails after `UGC_TASK_TIMEOUT_MINUTES`; a task that failed for good alerts the
+  connections of `UGC_ALERT_CONN_IDS` (e-mail or webhook: README, "Operating").
 - `data_docs` rebuilds the Great Expectations Data Docs (under `UGC_GX_DIR`) from the day's
   validation results once every source is done, failed ones included.
 - A broken export fails its task at once with a one-line error naming the file (no retry: the
@@ -42,6 +51,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, TriggerRule, cross_downstream, dag, task
 from ugc_pipeline.airflow_support import layer_assets, schedule_timezone
+from ugc_pipeline.alerts import dag_default_args
 from ugc_pipeline.settings import WAREHOUSE_POOL, pull_sources_from_env
 from ugc_pipeline.sources import SOURCES
 
@@ -56,7 +66,7 @@ PULLED = pull_sources_from_env()  # the environment decides the DAG's shape (no 
     start_date=pendulum.datetime(2025, 1, 1, tz=schedule_timezone()),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "data-engineering", "retries": 2, "retry_delay": pendulum.duration(minutes=5)},
+    default_args=dag_default_args(retries=2),
     params={"delivery_date": Param(None, type=["null", "string"], format="date",
                                    description="Process this delivery day instead of the run's day."),
             "through_date": Param(None, type=["null", "string"], format="date",
@@ -83,12 +93,18 @@ def ugc_ingest():
     @task(pool=WAREHOUSE_POOL, outlets=[STAGING])
     def publish_staging(results: list[dict]) -> dict:
         """Publish the staging asset once every source has loaded (the staging and intermediate
-        views are dbt's, built by ugc_marts, and read the raw layer live)."""
-        from ugc_pipeline.airflow_support import settings_in_task
-        from ugc_pipeline.warehouse import create_warehouse_engine, ensure_warehouse
+        views are dbt's, built by ugc_marts, and read the raw layer live); skipped when no
+        source delivered anything."""
+        from ugc_pipeline.airflow_support import publish_staging_task
 
-        ensure_warehouse(create_warehouse_engine(settings_in_task().warehouse_url))
-        return {r["source"]: r["records_loaded"] for r in results}
+        return publish_staging_task(results)
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def check_deliveries(**context) -> dict:
+        """Fail on a day without any delivery, a required source missing too long, a thin delivery."""
+        from ugc_pipeline.airflow_support import check_deliveries_task
+
+        return check_deliveries_task(context)
 
     # Business snapshots first: the other sources' records are checked against them. The other
     # sources still run if a snapshot fails (checked against what was loaded before).
@@ -109,5 +125,6 @@ def ugc_ingest():
     loads = references + list(others.values())
     publish_staging(loads)
     loads >> data_docs()
+    loads >> check_deliveries()
 
 ugc_ingest()

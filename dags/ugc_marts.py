@@ -26,6 +26,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 from ugc_pipeline.airflow_support import layer_assets
+from ugc_pipeline.alerts import dag_default_args
 from ugc_pipeline.marts_dag import BUILD_TASK_ID, dbt_task_group
 from ugc_pipeline.settings import WAREHOUSE_POOL
 
@@ -39,7 +40,7 @@ RAW, STAGING, MARTS = layer_assets()
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "data-engineering", "retries": 2, "retry_delay": pendulum.duration(minutes=5)},
+    default_args=dag_default_args(retries=2),
     tags=["ugc", "marts", "kpi", "dbt"],
 )
 def ugc_marts():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, TriggerRule, dag, task
 from ugc_pipeline.airflow_support import layer_assets
+from ugc_pipeline.alerts import dag_default_args
 from ugc_pipeline.settings import WAREHOUSE_POOL
 
 RAW, STAGING, _ = layer_assets()
@@ -28,7 +29,7 @@ RAW, STAGING, _ = layer_assets()
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "data-engineering", "retries": 1, "retry_delay": pendulum.duration(minutes=5)},
+    default_args=dag_default_args(retries=1),
     params={
         "source": Param(None, type=["null", "string"], description="Only this source (default: all)."),
         "from_date": Param(None, type=["null", "string"], format="date", description="First delivery day."),

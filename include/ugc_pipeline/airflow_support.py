@@ -156,7 +156,7 @@ def run_ingest_task(source: str, context: dict[str, Any]) -> dict:
     log.info("ingesting %s for delivery day %s (%s)", source, what, settings.describe())
     with warehouse_errors(settings, f"{source} {what}"):
         ingested = ingest_days(source, days, settings, run_id_of(context))
-    totals = {"records_read": 0, "records_loaded": 0, "records_rejected": 0}
+    totals = {"records_read": 0, "records_loaded": 0, "records_rejected": 0, "records_withdrawn": 0}
     broken: list[str] = []
     status = "no_delivery"
     for day in ingested:
@@ -175,6 +175,45 @@ def run_ingest_task(source: str, context: dict[str, Any]) -> dict:
     if len(days) > 1:
         out["through_date"] = days[-1].isoformat()
     return out
+
+
+def check_deliveries_task(context: dict[str, Any]) -> dict:
+    """Body of ``check_deliveries``: fails (without retries: the same history gives the same
+    verdict; rerun the day once the files are there) when no source delivered anything, when a
+    required source is missing for more days than allowed, or when a delivery is far below its
+    source's recent average (``ugc_pipeline.checks``); logs what it judged either way."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from ugc_pipeline.checks import check_deliveries
+
+    settings = settings_in_task()
+    days = delivery_days_for(context, settings.timezone)
+    with warehouse_errors(settings, "checking the deliveries"):
+        report = check_deliveries(settings, days, run_id_of(context))
+    for line in report.lines:
+        log.info("%s", line)
+    if report.problems:
+        for problem in report.problems:
+            log.error("%s", problem)
+        raise AirflowFailException(f"deliveries of {report.day}: " + "; ".join(report.problems))
+    log.info("deliveries of %s: as expected (required sources: %s)", report.day,
+             ", ".join(settings.required_sources) or "none")
+    return {"day": report.day.isoformat(), "checked": report.lines}
+
+
+def publish_staging_task(results: list[dict]) -> dict:
+    """Body of ``publish_staging``: the staging asset is emitted (and so ``ugc_marts`` rebuilds)
+    only when the run changed the raw layer: a day on which no source delivered anything (and
+    nothing was withdrawn) is skipped, not published (``check_deliveries`` fails it)."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from ugc_pipeline.warehouse import create_warehouse_engine, ensure_warehouse
+
+    if results and all(r.get("status") == "no_delivery" and not r.get("records_withdrawn") for r in results):
+        raise AirflowSkipException("no source delivered anything: the staging asset is not published and the marts "
+                                   "are not rebuilt (check_deliveries says more)")
+    ensure_warehouse(create_warehouse_engine(settings_in_task().warehouse_url))
+    return {r["source"]: r["records_loaded"] for r in results}
 
 
 def run_pull_task(source: str, context: dict[str, Any]) -> dict:

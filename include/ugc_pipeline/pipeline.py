@@ -38,6 +38,8 @@ class IngestResult:
     records_read: int = 0
     records_loaded: int = 0
     records_rejected: int = 0
+    # raw records an earlier load of a now withdrawn delivery had put there, removed by this one
+    records_withdrawn: int = 0
     seconds: float = 0.0
     # what the day's pull did (ugc_pipeline.extract), when the delivery was pulled
     pull_requests: int | None = None
@@ -377,6 +379,7 @@ def _withdraw(conn, source, delivery_date: date, result: IngestResult) -> None:
     disappears from the marts at their next build)."""
     removed = sum(warehouse.remove_delivery(conn, table, delivery_date) for table in source.tables)
     warehouse.replace_rejects(conn, source.name, delivery_date, pd.DataFrame(), "")
+    result.records_withdrawn = removed
     if removed:
         result.warn(f"{source.name}/{delivery_date}: the delivery was withdrawn from the landing zone; the "
                     f"{removed} record(s) an earlier run loaded from it were removed from raw")

@@ -318,7 +318,7 @@ def export_settings(settings: Settings) -> None:
         "UGC_PULL_SOURCES": settings.pull_sources, "UGC_PULL_LOOKBACK_DAYS": str(settings.pull_lookback_days),
         "UGC_PULL_REPULL_DAYS": str(settings.pull_repull_days), "UGC_PULL_MAX_RETRIES": str(settings.pull_max_retries),
         "UGC_LOCK_WAIT_SECONDS": str(settings.lock_wait_seconds),
-        "UGC_BATCH_RECORDS": str(settings.batch_records),
+        "UGC_BATCH_RECORDS": str(settings.batch_records), "UGC_SOURCE_CHECKS": settings.source_checks,
     })
 
 
@@ -347,6 +347,13 @@ class _Outcome:
     run_id: str | None
     failed: list[str]
     not_run: list[str]
+    succeeded: list[str] = field(default_factory=list)
+
+    @property
+    def published(self) -> bool:
+        """The staging asset was emitted: a scheduler would now start ``ugc_marts`` (even when
+        another task of the run, such as ``check_deliveries``, failed)."""
+        return "publish_staging" in self.succeeded
 
 
 class _StopBetweenTasks(BaseException):  # noqa: N818 - control flow out of dag.test, never an error
@@ -383,7 +390,8 @@ def _dag_test(dag, stop: RunStop, progress: Callable[[str], None], **kwargs) -> 
     dag_module._run_task = run_task_unless_stopped
     try:
         run = dag.test(**kwargs)
-        return _Outcome(str(run.state), run.run_id, _failed_tasks(run), [])
+        return _Outcome(str(run.state), run.run_id, _failed_tasks(run), [],
+                        sorted(ti.task_id for ti in run.get_task_instances() if ti.state == "success"))
     except (_StopBetweenTasks, RunInterrupted) as exc:
         if isinstance(exc, RunInterrupted) and stop.signum is None:
             stop.signum, stop.reason = exc.signum, str(exc)
@@ -462,8 +470,9 @@ def run_days(days: list[date], settings: Settings, build_marts_each_day: bool = 
                 logical = datetime.combine(day, time(0, 0), tzinfo=zone)
                 run = _dag_test(ingest, stop, progress, logical_date=logical)
                 _print_run_records(engine, run.run_id, progress, settings.warehouse_url)
+                _print_check(settings, [day], run, progress)
                 failed, marts_state = list(run.failed), None
-                if run.state == "success" and build_marts_each_day:
+                if run.published and build_marts_each_day:
                     if stop.requested:
                         marts_state = "not run"
                     else:
@@ -506,8 +515,9 @@ def run_backfill(start: date, end: date, settings: Settings, progress: Callable[
         try:
             run = _dag_test(ingest, stop, progress, logical_date=None, run_conf=conf)
             _print_range_records(warehouse.create_warehouse_engine(settings.warehouse_url), run.run_id, progress)
+            _print_check(settings, day_range(start, end), run, progress)
             failed, marts_state = list(run.failed), None
-            if run.state == "success" and not stop.requested:
+            if run.published and not stop.requested:
                 progress("ugc_marts ...")
                 mrun = _dag_test(marts, stop, progress, logical_date=None)
                 marts_state, failed, run.not_run = mrun.state, failed + mrun.failed, run.not_run + mrun.not_run
@@ -521,6 +531,17 @@ def run_backfill(start: date, end: date, settings: Settings, progress: Callable[
             progress(f"    FAILED tasks: {', '.join(failed)} (see the task logs under "
                      f"{os.environ['AIRFLOW_HOME']}/logs and audit.pipeline_runs)")
         return DayResult(start, run.state, marts_state, failed, run.not_run)
+
+
+def _print_check(settings: Settings, days: list[date], run: _Outcome, progress: Callable[[str], None]) -> None:
+    """What ``check_deliveries`` found wrong (its task log says it too), when it failed."""
+    if "check_deliveries" not in run.failed or not run.run_id:
+        return
+    from ugc_pipeline.checks import check_deliveries
+
+    with contextlib.suppress(Exception):  # the summary must not hide the run's own outcome
+        for problem in check_deliveries(settings, days, run.run_id).problems:
+            progress(f"    check_deliveries: {problem}")
 
 
 def _print_range_records(engine, run_id: str | None, progress: Callable[[str], None]) -> None:

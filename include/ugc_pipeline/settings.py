@@ -23,7 +23,7 @@ DEFAULT_DBT_DIR = "./data/dbt"
 
 SETTING_NAMES = ("UGC_LANDING_URI", "UGC_WAREHOUSE_URL", "UGC_TIMEZONE", "UGC_GX_DIR", "UGC_DBT_DIR", "UGC_MAX_REJECTED_SHARE",
                  "UGC_PULL_SOURCES", "UGC_PULL_LOOKBACK_DAYS", "UGC_PULL_REPULL_DAYS", "UGC_PULL_MAX_RETRIES",
-                 "UGC_LOCK_WAIT_SECONDS", "UGC_BATCH_RECORDS")
+                 "UGC_LOCK_WAIT_SECONDS", "UGC_BATCH_RECORDS", "UGC_SOURCE_CHECKS")
 
 # How long a run waits for a warehouse another process is using before it gives up: another
 # ``ugc-pipeline`` run on the same DuckDB file or Airflow home, or DuckDB's own file lock when a
@@ -41,6 +41,26 @@ DEFAULT_BATCH_RECORDS = 200_000
 DEFAULT_PULL_LOOKBACK_DAYS = 3
 DEFAULT_PULL_REPULL_DAYS = 28
 DEFAULT_PULL_MAX_RETRIES = 5
+
+# What the ingest DAG's ``check_deliveries`` task expects of each source (UGC_SOURCE_CHECKS, a
+# JSON object per source, ``"*"`` for every source; ``SourceCheck``): a required source may go
+# this many days without a delivery (0: it delivers every day); a delivery below this share of
+# the source's average over the previous window days (with at least VOLUME_MIN_HISTORY
+# deliveries in it) is "far below its recent average".
+DEFAULT_MAX_DAYS_WITHOUT_DELIVERY = 1
+DEFAULT_REQUIRED_MIN_VOLUME_SHARE = 0.2
+DEFAULT_VOLUME_WINDOW_DAYS = 28
+VOLUME_MIN_HISTORY = 3
+
+# Operating settings read by the DAG files at parse time or by the failure notifier, outside
+# ``Settings`` (an alert must go out even when the other settings are broken): the Airflow
+# connections that receive the alerts (comma-separated ids), the local time (HH:MM in
+# UGC_TIMEZONE) by which the marts must have been refreshed, the execution timeout of a task.
+ALERT_CONN_IDS = "UGC_ALERT_CONN_IDS"
+MARTS_DEADLINE = "UGC_MARTS_DEADLINE"
+DEFAULT_MARTS_DEADLINE = "07:00"
+TASK_TIMEOUT_MINUTES = "UGC_TASK_TIMEOUT_MINUTES"
+DEFAULT_TASK_TIMEOUT_MINUTES = 180
 
 # Airflow pool that serialises every task writing the warehouse (DuckDB allows one writer).
 WAREHOUSE_POOL = "ugc_warehouse"
@@ -73,6 +93,8 @@ class Settings:
     lock_wait_seconds: int = DEFAULT_LOCK_WAIT_SECONDS
     # Records per validation batch of a big delivery (ugc_pipeline.batches).
     batch_records: int = DEFAULT_BATCH_RECORDS
+    # Required/optional sources, freshness and minimum volume (JSON; ``parse_source_checks``).
+    source_checks: str = ""
 
     def __post_init__(self) -> None:
         try:
@@ -92,6 +114,15 @@ class Settings:
                 raise SettingsError(f"{name}={value!r} is not a whole number >= 0")
         if not isinstance(self.batch_records, int) or self.batch_records < 1:
             raise SettingsError(f"UGC_BATCH_RECORDS={self.batch_records!r} is not a whole number >= 1")
+        parse_source_checks(self.source_checks)
+
+    def source_check(self, source: str) -> SourceCheck:
+        """What ``check_deliveries`` expects of ``source`` (UGC_SOURCE_CHECKS)."""
+        return parse_source_checks(self.source_checks)[source]
+
+    @property
+    def required_sources(self) -> tuple[str, ...]:
+        return tuple(n for n, c in parse_source_checks(self.source_checks).items() if c.required)
 
     @property
     def pulled(self) -> tuple[str, ...]:
@@ -145,6 +176,7 @@ class Settings:
             pull_max_retries=_whole(values, "UGC_PULL_MAX_RETRIES", DEFAULT_PULL_MAX_RETRIES),
             lock_wait_seconds=_whole(values, "UGC_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS),
             batch_records=_whole(values, "UGC_BATCH_RECORDS", DEFAULT_BATCH_RECORDS),
+            source_checks=values["UGC_SOURCE_CHECKS"] or "",
         )
 
     def describe(self) -> str:
@@ -238,3 +270,97 @@ def parse_pull_sources(value: str) -> tuple[str, ...]:
 def pull_sources_from_env() -> tuple[str, ...]:
     """For the DAG file at parse time: the pulled sources, from the environment only (no I/O)."""
     return parse_pull_sources(os.environ.get("UGC_PULL_SOURCES", ""))
+
+
+@dataclass(frozen=True)
+class SourceCheck:
+    """What the ingest DAG's ``check_deliveries`` task expects of one source.
+
+    ``required``: the source must deliver; more than ``max_days_without_delivery`` days since its
+    last delivery (0 = it must deliver every day) fails the check. ``min_volume_share``: a
+    delivery with fewer records than this share of the source's average delivery over the
+    previous ``volume_window_days`` days fails the check (0 = not checked; required sources
+    default to ``DEFAULT_REQUIRED_MIN_VOLUME_SHARE``)."""
+
+    required: bool = False
+    max_days_without_delivery: int = DEFAULT_MAX_DAYS_WITHOUT_DELIVERY
+    min_volume_share: float = 0.0
+    volume_window_days: int = DEFAULT_VOLUME_WINDOW_DAYS
+
+
+_CHECK_KEYS = {"required", "max_days_without_delivery", "min_volume_share", "volume_window_days"}
+
+
+def parse_source_checks(value: str) -> dict[str, SourceCheck]:
+    """``UGC_SOURCE_CHECKS``: a JSON object mapping source names (or ``"*"``, every source) to
+    ``{"required": true, "max_days_without_delivery": 2, "min_volume_share": 0.25,
+    "volume_window_days": 28}`` (every key optional); a source's own entry completes ``"*"``.
+    Empty: every source optional, no volume check. Returns the check of every known source."""
+    import json
+
+    from ugc_pipeline.sources import SOURCES
+
+    try:
+        given = json.loads(value) if value and value.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"UGC_SOURCE_CHECKS is not valid JSON ({exc.msg} at character {exc.pos}); expected e.g. "
+                            '{"yotpo_reviews": {"required": true, "max_days_without_delivery": 2}}') from None
+    if not isinstance(given, dict):
+        raise SettingsError("UGC_SOURCE_CHECKS must be a JSON object: source name (or \"*\") -> its checks")
+    unknown = [n for n in given if n != "*" and n not in SOURCES]
+    if unknown:
+        raise SettingsError(f"UGC_SOURCE_CHECKS: unknown source(s) {', '.join(unknown)}; sources: {', '.join(SOURCES)}")
+    for name, entry in given.items():
+        if not isinstance(entry, dict) or set(entry) - _CHECK_KEYS:
+            raise SettingsError(f"UGC_SOURCE_CHECKS[{name!r}] must be an object with keys among "
+                                f"{', '.join(sorted(_CHECK_KEYS))}; got {entry!r}")
+        _check_entry(name, entry)
+    out = {}
+    for name in SOURCES:
+        entry = {**given.get("*", {}), **given.get(name, {})}
+        required = bool(entry.get("required", False))
+        out[name] = SourceCheck(
+            required=required,
+            max_days_without_delivery=int(entry.get("max_days_without_delivery", DEFAULT_MAX_DAYS_WITHOUT_DELIVERY)),
+            min_volume_share=float(entry.get("min_volume_share",
+                                             DEFAULT_REQUIRED_MIN_VOLUME_SHARE if required else 0.0)),
+            volume_window_days=int(entry.get("volume_window_days", DEFAULT_VOLUME_WINDOW_DAYS)))
+    return out
+
+
+def _check_entry(name: str, entry: dict) -> None:
+    where = f"UGC_SOURCE_CHECKS[{name!r}]"
+    if "required" in entry and not isinstance(entry["required"], bool):
+        raise SettingsError(f"{where}.required must be true or false, got {entry['required']!r}")
+    for key, least in (("max_days_without_delivery", 0), ("volume_window_days", 1)):
+        if key in entry and (isinstance(entry[key], bool) or not isinstance(entry[key], int) or entry[key] < least):
+            raise SettingsError(f"{where}.{key} must be a whole number >= {least}, got {entry[key]!r}")
+    share = entry.get("min_volume_share", 0)
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise SettingsError(f"{where}.min_volume_share must be a share between 0 and 1, got {share!r}")
+
+
+def alert_conn_ids(value: str | None) -> tuple[str, ...]:
+    """``UGC_ALERT_CONN_IDS``: comma-separated Airflow connection ids that receive the alerts."""
+    return tuple(dict.fromkeys(n.strip() for n in (value or "").split(",") if n.strip()))
+
+
+def marts_deadline_from_env() -> tuple[int, int]:
+    """For the DAG file at parse time: ``UGC_MARTS_DEADLINE`` (HH:MM, local time in UGC_TIMEZONE)."""
+    raw = os.environ.get(MARTS_DEADLINE) or DEFAULT_MARTS_DEADLINE
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", raw)
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise SettingsError(f"{MARTS_DEADLINE}={raw!r} is not a local time HH:MM (e.g. 07:00)")
+    return int(match[1]), int(match[2])
+
+
+def task_timeout_minutes_from_env() -> int:
+    """For the DAG files at parse time: ``UGC_TASK_TIMEOUT_MINUTES``, every task's execution timeout."""
+    raw = os.environ.get(TASK_TIMEOUT_MINUTES) or str(DEFAULT_TASK_TIMEOUT_MINUTES)
+    try:
+        minutes = int(raw.strip())
+    except ValueError:
+        minutes = 0
+    if minutes < 1:
+        raise SettingsError(f"{TASK_TIMEOUT_MINUTES}={raw!r} is not a whole number of minutes >= 1")
+    return minutes

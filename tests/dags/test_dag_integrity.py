@@ -28,10 +28,10 @@ def dagbag():
 
 def test_dags_import_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"ugc_ingest", "ugc_marts", "ugc_replay_quarantine"}
+    assert set(dagbag.dag_ids) == {"ugc_ingest", "ugc_marts", "ugc_replay_quarantine", "ugc_marts_deadline"}
 
 
-@pytest.mark.parametrize("dag_id", ["ugc_ingest", "ugc_marts", "ugc_replay_quarantine"])
+@pytest.mark.parametrize("dag_id", ["ugc_ingest", "ugc_marts", "ugc_replay_quarantine", "ugc_marts_deadline"])
 def test_dag_has_docs_tags_owner_and_retries(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     assert dag.doc_md and dag.doc_md.strip().startswith("###")
@@ -60,6 +60,46 @@ def test_ingest_has_one_task_per_source_outside_the_pool(dagbag):
     assert docs.upstream_task_ids == ingest_tasks and docs.trigger_rule == "all_done"
     assert docs.pool != WAREHOUSE_POOL
     assert all([a.uri for a in dag.get_task(t).outlets] == ["ugc://warehouse/raw"] for t in ingest_tasks)
+    check = dag.get_task("check_deliveries")  # judges every day, failed sources included
+    assert check.upstream_task_ids == ingest_tasks and check.trigger_rule == "all_done"
+
+
+def test_every_task_of_every_dag_has_a_timeout_and_the_failure_notifier(dagbag):
+    """Nothing runs forever and nothing fails unseen: every task (the Cosmos model tasks too)
+    has an execution timeout and alerts through the failure notifier."""
+    from ugc_pipeline.alerts import FailureNotifier
+
+    tasks = [(dag_id, t) for dag_id, dag in dagbag.dags.items() for t in dag.tasks]
+    assert len(tasks) > 50
+    for dag_id, task in tasks:
+        assert task.execution_timeout is not None and task.execution_timeout.total_seconds() > 0, (dag_id, task.task_id)
+        callbacks = task.on_failure_callback if isinstance(task.on_failure_callback, list) else [task.on_failure_callback]
+        assert any(isinstance(c, FailureNotifier) for c in callbacks), (dag_id, task.task_id)
+    assert dagbag.dags["ugc_ingest"].get_task("ingest_yotpo_reviews").execution_timeout.total_seconds() == 180 * 60
+
+
+def test_the_task_timeout_and_the_marts_deadline_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("UGC_TASK_TIMEOUT_MINUTES", "45")
+    monkeypatch.setenv("UGC_MARTS_DEADLINE", "6:30")
+    monkeypatch.setenv("UGC_TIMEZONE", "America/New_York")
+    bag = DagBag(dag_folder=str(DAGS_DIR))
+    assert bag.import_errors == {}
+    assert bag.dags["ugc_marts"].get_task(BUILD_TASK_ID).execution_timeout.total_seconds() == 45 * 60
+    deadline = bag.dags["ugc_marts_deadline"]
+    assert deadline.timetable.expression == "30 6 * * *"
+    assert str(deadline.timetable.timezone) in ("America/New_York", "Timezone('America/New_York')")
+    check = deadline.get_task("check_marts_refreshed")
+    assert [a.uri for a in check.inlets] == ["ugc://warehouse/marts"]
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("UGC_MARTS_DEADLINE", "7h", "UGC_MARTS_DEADLINE='7h' is not a local time HH:MM"),
+    ("UGC_TASK_TIMEOUT_MINUTES", "0", "UGC_TASK_TIMEOUT_MINUTES='0' is not a whole number of minutes"),
+])
+def test_a_bad_operating_setting_is_a_clear_import_error(monkeypatch, name, value, message):
+    monkeypatch.setenv(name, value)
+    bag = DagBag(dag_folder=str(DAGS_DIR))
+    assert bag.import_errors and all(message in e for e in bag.import_errors.values()), bag.import_errors
 
 
 def test_pulled_sources_get_a_pull_task_before_their_load(monkeypatch):
@@ -134,7 +174,7 @@ def test_parsing_a_dag_file_imports_no_heavy_module():
     """Parsing must stay cheap: no pandas, DuckDB, GX or warehouse driver at module level."""
     code = textwrap.dedent(f"""
         import importlib.util, sys
-        for name in ("ugc_ingest", "ugc_marts", "ugc_replay_quarantine"):
+        for name in ("ugc_ingest", "ugc_marts", "ugc_replay_quarantine", "ugc_marts_deadline"):
             spec = importlib.util.spec_from_file_location(name, {str(DAGS_DIR)!r} + "/" + name + ".py")
             spec.loader.exec_module(importlib.util.module_from_spec(spec))
         heavy = [m for m in ("pandas", "duckdb", "great_expectations", "psycopg", "pyarrow")

@@ -112,7 +112,7 @@ def test_celery_local_runs_the_daily_dags_on_two_workers(services, warehouse_db,
     assert report["ingest_run"]["state"] == "success" and report["marts_run"]["state"] == "success"
     tasks = report["tasks"]
     assert {t["task_id"] for t in tasks if t["dag_id"] == "ugc_ingest"} == {f"ingest_{s}" for s in SOURCES} | {
-        "publish_staging", "data_docs"}
+        "publish_staging", "data_docs", "check_deliveries"}
     assert {t["task_id"] for t in tasks if t["dag_id"] == "ugc_marts"} == {BUILD_TASK_ID, "summarise"} | {
         f"{GROUP_ID}.{name}_model_build" for name in dbt_ls_models()}
     assert all(t["state"] == "success" for t in tasks)
