@@ -83,7 +83,7 @@ def ingest_source(source_name: str, delivery_date: date, settings: Settings, run
     stages = _Stages(result, on_stage)
     record = _RunRecord(engine, result, run_id, started)
     try:
-        landing = Landing(settings.landing_uri)
+        landing = Landing.for_settings(settings)
         files = landing.files(source.name, delivery_date)
         if files is not None:
             _check_pull(landing, source.name, delivery_date, result)
