@@ -42,6 +42,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, TriggerRule, cross_downstream, dag, task
 from ugc_pipeline.airflow_support import layer_assets, schedule_timezone
+from ugc_pipeline.pools import POOL_CHECK_TASK_ID
 from ugc_pipeline.settings import WAREHOUSE_POOL, pull_sources_from_env
 from ugc_pipeline.sources import SOURCES
 
@@ -80,6 +81,14 @@ def ugc_ingest():
 
         return run_pull_task(source, context)
 
+    @task(task_id=POOL_CHECK_TASK_ID, retries=0)
+    def check_pool() -> int | None:
+        """Fail the run at its start when the `ugc_warehouse` pool does not exist (its tasks would
+        wait in scheduled for ever), saying how to create it."""
+        from ugc_pipeline.pools import check_pool_task
+
+        return check_pool_task(WAREHOUSE_POOL)
+
     @task(pool=WAREHOUSE_POOL, outlets=[STAGING])
     def publish_staging(results: list[dict]) -> dict:
         """Publish the staging asset once every source has loaded (the staging and intermediate
@@ -107,7 +116,7 @@ def ugc_ingest():
         return data_docs_task()
 
     loads = references + list(others.values())
-    publish_staging(loads)
+    check_pool() >> publish_staging(loads)  # the check runs beside the loads, at the run's start
     loads >> data_docs()
 
 ugc_ingest()
