@@ -28,15 +28,16 @@ def _is_local(uri: str) -> bool:
 
 
 def _object_storage(uri: str, conn_id: str):
-    """(filesystem, root) through Airflow's object storage; fsspec's own for a scheme no provider serves."""
+    """(filesystem, root, connection id used) through Airflow's object storage; fsspec's own,
+    without a connection, for a scheme no installed provider serves."""
     from ugc_pipeline.connections import landing_filesystem
 
     try:
-        return landing_filesystem(uri, conn_id)
+        return (*landing_filesystem(uri, conn_id), conn_id)
     except ValueError as exc:  # "No filesystem registered for scheme ..."
         if "No filesystem registered" not in str(exc):
             raise
-        return url_to_fs(uri)
+        return (*url_to_fs(uri), None)
 
 
 class DeliveryError(Exception):
@@ -55,8 +56,11 @@ class LandedFile:
 class Landing:
     def __init__(self, uri: str, conn_id: str | None = None):
         self.uri = uri
-        self.conn_id = None if _is_local(uri) else conn_id  # the Airflow connection a remote zone is read through
-        self.fs, root = url_to_fs(uri) if self.conn_id is None else _object_storage(uri, self.conn_id)
+        # a remote zone is read through Airflow's object storage with the connection conn_id
+        if conn_id is None or _is_local(uri):
+            (self.fs, root), self.conn_id = url_to_fs(uri), None
+        else:
+            self.fs, root, self.conn_id = _object_storage(uri, conn_id)
         self.root = root.rstrip("/")
         protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
         self.is_local = protocol in ("file", "local")
