@@ -28,7 +28,10 @@ RUN python -m venv /tmp/uv \
 # -- the image --------------------------------------------------------------------------------------
 FROM ${AIRFLOW_IMAGE}
 COPY --from=requirements --chown=airflow:0 /tmp/requirements.txt /opt/ugc/requirements.txt
-RUN uv pip install --no-cache -r /opt/ugc/requirements.txt
+# The locked versions go over the image's own: `uv pip check` fails the build when one of them
+# breaks what another installed package (a provider the image ships) requires.
+RUN uv pip install --no-cache -r /opt/ugc/requirements.txt \
+ && uv pip check
 
 # The project, laid out as in the repository: catalog.py finds sql/ two levels above the package.
 COPY --chown=airflow:0 pyproject.toml README.md /opt/airflow/
@@ -38,7 +41,14 @@ COPY --chown=airflow:0 dags/ /opt/airflow/dags/
 COPY --chown=airflow:0 plugins/ /opt/airflow/plugins/
 RUN uv pip install --no-cache --no-deps --editable /opt/airflow \
  && python -c "import ugc_pipeline.pipeline, ugc_pipeline.catalog as c; assert c.sql_dir().is_dir(), c.sql_dir()" \
- && python -c "import airflow.providers.celery, airflow.providers.postgres, duckdb, psycopg, psycopg2, s3fs"
+ && python -c "import airflow.providers.celery, airflow.providers.postgres, airflow.providers.amazon, duckdb, psycopg, psycopg2, s3fs"
 
-# Where docker-compose.yaml mounts a local landing zone (UGC_LANDING_URI may point to s3:// instead).
+# Where docker-compose.yaml mounts a local landing zone (UGC_LANDING_URI may point to s3:// instead),
+# and the folder of the `ugc-artifacts` volume (GX Data Docs, dbt docs site, report), group-writable
+# as the image's other folders: the processes run as AIRFLOW_UID with group 0.
+USER root
+RUN mkdir -p /opt/ugc/artifacts/gx /opt/ugc/artifacts/dbt /opt/ugc/artifacts/report \
+ && chown -R airflow:0 /opt/ugc/artifacts \
+ && chmod -R g+rwX /opt/ugc/artifacts
+USER airflow
 ENV UGC_LANDING_URI=/opt/ugc/landing

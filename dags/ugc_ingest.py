@@ -52,6 +52,7 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, TriggerRule, cross_downstream, dag, task
 from ugc_pipeline.airflow_support import layer_assets, schedule_timezone
 from ugc_pipeline.alerts import dag_default_args
+from ugc_pipeline.pools import POOL_CHECK_TASK_ID
 from ugc_pipeline.settings import WAREHOUSE_POOL, pull_sources_from_env
 from ugc_pipeline.sources import SOURCES
 
@@ -90,6 +91,14 @@ def ugc_ingest():
 
         return run_pull_task(source, context)
 
+    @task(task_id=POOL_CHECK_TASK_ID, retries=0)
+    def check_pool() -> int | None:
+        """Fail the run at its start when the `ugc_warehouse` pool does not exist (its tasks would
+        wait in scheduled for ever), saying how to create it."""
+        from ugc_pipeline.pools import check_pool_task
+
+        return check_pool_task(WAREHOUSE_POOL)
+
     @task(pool=WAREHOUSE_POOL, outlets=[STAGING])
     def publish_staging(results: list[dict]) -> dict:
         """Publish the staging asset once every source has loaded (the staging and intermediate
@@ -115,6 +124,7 @@ def ugc_ingest():
     # A pulled source's load waits for its pull, and runs even when the pull failed, to record it.
     for name in PULLED:
         pull.override(task_id=f"pull_{name}")(source=name) >> others[name]
+
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def data_docs() -> str | None:
         """Rebuild the GX Data Docs from the stored validation results (once per run, not per source)."""
@@ -123,7 +133,7 @@ def ugc_ingest():
         return data_docs_task()
 
     loads = references + list(others.values())
-    publish_staging(loads)
+    check_pool() >> publish_staging(loads)  # the check runs beside the loads, at the run's start
     loads >> data_docs()
     loads >> check_deliveries()
 

@@ -28,6 +28,7 @@ from airflow.sdk import dag, task
 from ugc_pipeline.airflow_support import layer_assets
 from ugc_pipeline.alerts import dag_default_args
 from ugc_pipeline.marts_dag import BUILD_TASK_ID, dbt_task_group
+from ugc_pipeline.pools import POOL_CHECK_TASK_ID
 from ugc_pipeline.settings import WAREHOUSE_POOL
 
 RAW, STAGING, MARTS = layer_assets()
@@ -44,6 +45,14 @@ RAW, STAGING, MARTS = layer_assets()
     tags=["ugc", "marts", "kpi", "dbt"],
 )
 def ugc_marts():
+    @task(task_id=POOL_CHECK_TASK_ID, retries=0)
+    def check_pool() -> int | None:
+        """Fail the run at its start when the `ugc_warehouse` pool does not exist (its tasks would
+        wait in scheduled for ever), saying how to create it."""
+        from ugc_pipeline.pools import check_pool_task
+
+        return check_pool_task(WAREHOUSE_POOL)
+
     @task(task_id=BUILD_TASK_ID, pool=WAREHOUSE_POOL)
     def dbt_build() -> dict:
         """One `dbt build` of the project (views, incremental marts, tests), then its docs; the
@@ -65,7 +74,7 @@ def ugc_marts():
         logging.getLogger("ugc_pipeline.summary").info("KPI summary\n%s", text)
         return text
 
-    dbt_build() >> dbt_task_group() >> summarise()
+    check_pool() >> dbt_build() >> dbt_task_group() >> summarise()
 
 
 ugc_marts()

@@ -17,6 +17,7 @@ import pendulum
 from airflow.sdk import Param, TriggerRule, dag, task
 from ugc_pipeline.airflow_support import layer_assets
 from ugc_pipeline.alerts import dag_default_args
+from ugc_pipeline.pools import POOL_CHECK_TASK_ID
 from ugc_pipeline.settings import WAREHOUSE_POOL
 
 RAW, STAGING, _ = layer_assets()
@@ -52,6 +53,14 @@ def ugc_replay_quarantine():
 
         return replay_delivery_task(delivery, context)
 
+    @task(task_id=POOL_CHECK_TASK_ID, retries=0)
+    def check_pool() -> int | None:
+        """Fail the run at its start when the `ugc_warehouse` pool does not exist (its tasks would
+        wait in scheduled for ever), saying how to create it."""
+        from ugc_pipeline.pools import check_pool_task
+
+        return check_pool_task(WAREHOUSE_POOL)
+
     @task(pool=WAREHOUSE_POOL, outlets=[STAGING])
     def publish_staging(results: list[dict]) -> list[dict]:
         """Refresh the views; the staging asset makes ugc_marts rebuild."""
@@ -69,7 +78,7 @@ def ugc_replay_quarantine():
         return data_docs_task()
 
     replays = replay.expand(delivery=list_deliveries())
-    publish_staging(replays)
+    check_pool() >> publish_staging(replays)
     replays >> data_docs()
 
 

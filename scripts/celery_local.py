@@ -399,7 +399,7 @@ class CeleryLocal:
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
             "UGC_LANDING_URI": self.landing,
-            "UGC_WAREHOUSE_URL": self.warehouse_url,
+            **_warehouse_env(self.warehouse_url, decoy=f"duckdb:///{self.run_dir / 'not-the-warehouse.duckdb'}"),
             "UGC_TIMEZONE": self.opts.timezone,
             # dbt's artifacts and slim-build state: in the run's folder, not the project's data/
             "UGC_DBT_DIR": str(self.run_dir / "dbt"),
@@ -743,6 +743,24 @@ def _max_overlap(intervals: list[tuple[datetime, datetime]]) -> int:
         current += step
         best = max(best, current)
     return best
+
+
+def _warehouse_env(url: str, decoy: str) -> dict[str, str]:
+    """How the Airflow processes get the warehouse: a PostgreSQL one as the Airflow connection
+    ``ugc_warehouse`` (``AIRFLOW_CONN_UGC_WAREHOUSE``, what the compose deployment does; the tasks
+    read it with the Postgres provider's hook), with ``UGC_WAREHOUSE_URL`` a decoy in the run's
+    folder that no task may write; a DuckDB file (LocalExecutor only) as the URL."""
+    import json
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return {"UGC_WAREHOUSE_URL": url}
+    return {"UGC_WAREHOUSE_URL": decoy, "AIRFLOW_CONN_UGC_WAREHOUSE": json.dumps({
+        "conn_type": "postgres", "host": parsed.host, "port": parsed.port, "login": parsed.username,
+        "password": parsed.password, "schema": parsed.database,
+        "extra": {k: v for k, v in parsed.query.items() if isinstance(v, str)}})}
 
 
 def _hide_password(url: str) -> str:

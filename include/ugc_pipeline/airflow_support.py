@@ -49,11 +49,27 @@ def settings_in_task() -> Settings:
             overrides[name] = Variable.get(name, default=None)
     except Exception as exc:  # no API server reachable (e.g. plain unit tests): env only
         log.debug("Airflow Variables unavailable, using the environment only: %s", exc)
-    settings = Settings.load(overrides=overrides)
+    settings = with_warehouse_connection(Settings.load(overrides=overrides))
     _mask_url_secrets(settings)
     # the warehouse's connections read their DuckDB lock wait from the environment
     os.environ["UGC_LOCK_WAIT_SECONDS"] = str(settings.lock_wait_seconds)
     return settings
+
+
+def with_warehouse_connection(settings: Settings) -> Settings:
+    """``settings`` with the warehouse of the Airflow connection ``UGC_WAREHOUSE_CONN_ID``
+    (``ugc_warehouse``) when that connection exists, read with the Postgres provider's hook; else
+    as they are (``UGC_WAREHOUSE_URL``, the embedded DuckDB by default: no connection needed)."""
+    import dataclasses
+
+    from ugc_pipeline.connections import warehouse_url_from_connection
+    from ugc_pipeline.settings import redact_url
+
+    url = warehouse_url_from_connection(settings.warehouse_conn_id)
+    if url is None:
+        return settings
+    log.info("warehouse: the Airflow connection %s (%s)", settings.warehouse_conn_id, redact_url(url))
+    return dataclasses.replace(settings, warehouse_url=url)
 
 
 def _mask_url_secrets(settings: Settings) -> None:

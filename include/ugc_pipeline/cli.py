@@ -23,6 +23,20 @@ from ugc_pipeline.catalog import PROJECT_DIR
 from ugc_pipeline.settings import Settings, SettingsError, redact_url
 
 
+def _settings() -> Settings:
+    """The settings of a command: the environment, and as warehouse the Airflow connection
+    ``UGC_WAREHOUSE_CONN_ID`` (``ugc_warehouse``) when the environment gives it
+    (``AIRFLOW_CONN_UGC_WAREHOUSE``), as the tasks the command starts will find it; else
+    ``UGC_WAREHOUSE_URL`` (outside Airflow, the floor)."""
+    import dataclasses
+
+    from ugc_pipeline.connections import warehouse_url_outside_tasks
+
+    settings = Settings.load()
+    url = warehouse_url_outside_tasks(settings.warehouse_conn_id, settings.warehouse_url)
+    return settings if url == settings.warehouse_url else dataclasses.replace(settings, warehouse_url=url)
+
+
 def _say(text: str) -> None:
     print(text, flush=True)
 
@@ -103,7 +117,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    settings = Settings.load()
+    settings = _settings()
     days = _days_asked(args, settings)
     if days is None:
         return 1 if args.all else EXIT_USAGE
@@ -117,7 +131,7 @@ def _days_asked(args: argparse.Namespace, settings: Settings) -> list[date] | No
     from ugc_pipeline.sources import SOURCES
 
     if args.all:
-        landing = Landing(settings.landing_uri)
+        landing = Landing.for_settings(settings)
         found = sorted({d for s in SOURCES for d in landing.delivery_dates(s)})
         if not found:
             _say(f"No delivery folder under {settings.landing_uri}")
@@ -132,7 +146,7 @@ def _days_asked(args: argparse.Namespace, settings: Settings) -> list[date] | No
 def cmd_backfill(args: argparse.Namespace) -> int:
     from ugc_pipeline.runner import exclusive_run, run_backfill
 
-    settings = Settings.load()
+    settings = _settings()
     days = _days_asked(args, settings)
     if days is None:
         return EXIT_USAGE
@@ -155,7 +169,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from ugc_pipeline.runner import run_replay
 
     conf = {"source": args.source, "from_date": args.from_date, "to_date": args.to_date}
-    ok = run_replay(Settings.load(), conf, progress=_say)  # stopped by args.stop's signals
+    ok = run_replay(_settings(), conf, progress=_say)  # stopped by args.stop's signals
     if args.stop.requested:
         _say(f"replay stopped: {args.stop.reason}")
         return args.stop.exit_code or EXIT_FAILED
@@ -166,7 +180,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_summary(_args: argparse.Namespace) -> int:
     from ugc_pipeline.summary import kpi_summary
 
-    _say(kpi_summary(Settings.load()))
+    _say(kpi_summary(_settings()))
     return 0
 
 
@@ -234,7 +248,7 @@ def cmd_dbt(args: argparse.Namespace) -> int:
     if not dbt_args:
         _say('usage: ugc-pipeline dbt ARGS...   e.g. ugc-pipeline dbt build, make dbt ARGS="test --select marts"')
         return EXIT_USAGE
-    settings = Settings.load()
+    settings = _settings()
     if _DBT_WAREHOUSE_COMMANDS & set(dbt_args) and not {"serve", "--help", "-h"} & set(dbt_args):
         from ugc_pipeline import warehouse
 
@@ -244,7 +258,7 @@ def cmd_dbt(args: argparse.Namespace) -> int:
         finally:
             engine.dispose()
     command, env = dbt_command(dbt_args, settings)
-    _say(f"dbt on {redact_url(settings.warehouse_url)} (UGC_WAREHOUSE_URL); artifacts and docs site in "
+    _say(f"dbt on {redact_url(settings.warehouse_url)}; artifacts and docs site in "
          f"{env['DBT_TARGET_PATH']}")
     return subprocess.run(command, env=env, check=False).returncode
 

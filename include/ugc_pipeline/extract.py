@@ -433,7 +433,7 @@ def pull_source(source_name: str, delivery_date: date, settings: Settings,
 
     extractor = extractor or get_extractor(source_name)
     t0 = time.perf_counter()
-    landing = Landing(settings.landing_uri)
+    landing = Landing.for_settings(settings)
     folder = DayFolder(landing, extractor.source, delivery_date)
     manifest = folder.read_manifest()
     if manifest and force:

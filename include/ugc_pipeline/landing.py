@@ -1,5 +1,11 @@
 """The landing zone: ``{UGC_LANDING_URI}/{source}/{YYYY-MM-DD}/{file}`` on any fsspec filesystem.
 
+A remote landing zone (``s3://bucket/prefix``) is opened through Airflow's object storage with the
+connection ``UGC_LANDING_CONN_ID`` (default ``aws_default``): ``Landing.for_settings`` (what the
+pipeline, the pulls and the CLI use; ``ugc_pipeline.connections.landing_filesystem``). A scheme no
+installed Airflow provider serves is opened by fsspec itself, as is a ``Landing(uri)`` made
+without a connection id (tests, local folders).
+
 Nothing outside the landing root is ever read: a delivered symbolic link, anything that is not a
 regular file, or a path that resolves outside the root fails the delivery, naming the file
 relative to the root (and never what it points to).
@@ -16,6 +22,24 @@ import fsspec
 from fsspec.core import url_to_fs
 
 
+def _is_local(uri: str) -> bool:
+    scheme, has_scheme, _ = uri.partition("://")
+    return not has_scheme or scheme in ("file", "local")
+
+
+def _object_storage(uri: str, conn_id: str):
+    """(filesystem, root, connection id used) through Airflow's object storage; fsspec's own,
+    without a connection, for a scheme no installed provider serves."""
+    from ugc_pipeline.connections import landing_filesystem
+
+    try:
+        return (*landing_filesystem(uri, conn_id), conn_id)
+    except ValueError as exc:  # "No filesystem registered for scheme ..."
+        if "No filesystem registered" not in str(exc):
+            raise
+        return (*url_to_fs(uri), None)
+
+
 class DeliveryError(Exception):
     """A delivered file (or a whole delivery) cannot be used; the message names the file."""
 
@@ -30,13 +54,22 @@ class LandedFile:
 
 
 class Landing:
-    def __init__(self, uri: str):
+    def __init__(self, uri: str, conn_id: str | None = None):
         self.uri = uri
-        self.fs, root = url_to_fs(uri)
+        # a remote zone is read through Airflow's object storage with the connection conn_id
+        if conn_id is None or _is_local(uri):
+            (self.fs, root), self.conn_id = url_to_fs(uri), None
+        else:
+            self.fs, root, self.conn_id = _object_storage(uri, conn_id)
         self.root = root.rstrip("/")
         protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
         self.is_local = protocol in ("file", "local")
         self.protocol = protocol
+
+    @classmethod
+    def for_settings(cls, settings) -> Landing:
+        """The landing zone of the settings: a remote one through the connection ``UGC_LANDING_CONN_ID``."""
+        return cls(settings.landing_uri, conn_id=settings.landing_conn_id)
 
     def folder(self, source: str, delivery_date: date) -> str:
         return posixpath.join(self.root, source, delivery_date.isoformat())

@@ -28,9 +28,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
+from ugc_pipeline.settings import DEFAULT_WAREHOUSE_CONN_ID
 from ugc_pipeline.transform import DBT_PROJECT_DIR, PROFILE_NAME, TARGET_NAME
 
 log = logging.getLogger(__name__)
@@ -104,16 +106,18 @@ def _profile_mapping_class():
     from cosmos.profiles.base import BaseProfileMapping
 
     class WarehouseProfileMapping(BaseProfileMapping):
-        """The dbt target of the pipeline's warehouse (``UGC_WAREHOUSE_URL``, or the Airflow
-        connection an ``airflow://<conn_id>`` URL names), read when a task needs it, never at
-        parse time. The password stays out of the profile: dbt reads it from the environment
+        """The dbt target of the pipeline's warehouse (the Airflow connection ``ugc_warehouse``,
+        ``UGC_WAREHOUSE_CONN_ID``, when it exists, else ``UGC_WAREHOUSE_URL``: the same as every
+        task, ``airflow_support.settings_in_task``), read when a task needs it, never at parse time.
+        The password stays out of the profile: dbt reads it from the environment
         (``env_vars``)."""
 
         airflow_connection_type = "generic"
         dbt_profile_type = "duckdb or postgres"
 
         def __init__(self) -> None:
-            super().__init__(conn_id="ugc_warehouse", disable_event_tracking=True)
+            conn_id = os.environ.get("UGC_WAREHOUSE_CONN_ID") or DEFAULT_WAREHOUSE_CONN_ID
+            super().__init__(conn_id=conn_id, disable_event_tracking=True)
 
         @staticmethod
         def _target() -> tuple[dict, dict[str, str]]:

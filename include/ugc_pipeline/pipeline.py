@@ -113,7 +113,7 @@ def ingest_days(source_name: str, days: Sequence[date], settings: Settings, run_
     """
     source = get_source(source_name)
     engine = warehouse.create_warehouse_engine(settings.warehouse_url)
-    landing = Landing(settings.landing_uri)
+    landing = Landing.for_settings(settings)
     out: list[DayIngest] = []
     for start in range(0, len(days), CHUNK_DAYS):
         chunk = [_Day(source, day, run_id, on_stage if len(days) == 1 else None) for day in days[start:start + CHUNK_DAYS]]

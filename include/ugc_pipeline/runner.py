@@ -319,6 +319,7 @@ def export_settings(settings: Settings) -> None:
         "UGC_PULL_REPULL_DAYS": str(settings.pull_repull_days), "UGC_PULL_MAX_RETRIES": str(settings.pull_max_retries),
         "UGC_LOCK_WAIT_SECONDS": str(settings.lock_wait_seconds),
         "UGC_BATCH_RECORDS": str(settings.batch_records), "UGC_SOURCE_CHECKS": settings.source_checks,
+        "UGC_WAREHOUSE_CONN_ID": settings.warehouse_conn_id, "UGC_LANDING_CONN_ID": settings.landing_conn_id,
     })
 
 

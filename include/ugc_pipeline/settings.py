@@ -20,10 +20,15 @@ DEFAULT_TIMEZONE = "Europe/Paris"
 DEFAULT_GX_DIR = "./data/gx"
 # Where each marts run leaves dbt's artifacts and documentation site (target/, logs/).
 DEFAULT_DBT_DIR = "./data/dbt"
+# Airflow connections (ugc_pipeline.connections): the warehouse's, used when it exists (else
+# UGC_WAREHOUSE_URL), and the one a remote landing zone is read through (Airflow object storage).
+DEFAULT_WAREHOUSE_CONN_ID = "ugc_warehouse"
+DEFAULT_LANDING_CONN_ID = "aws_default"
 
 SETTING_NAMES = ("UGC_LANDING_URI", "UGC_WAREHOUSE_URL", "UGC_TIMEZONE", "UGC_GX_DIR", "UGC_DBT_DIR", "UGC_MAX_REJECTED_SHARE",
                  "UGC_PULL_SOURCES", "UGC_PULL_LOOKBACK_DAYS", "UGC_PULL_REPULL_DAYS", "UGC_PULL_MAX_RETRIES",
-                 "UGC_LOCK_WAIT_SECONDS", "UGC_BATCH_RECORDS", "UGC_SOURCE_CHECKS")
+                 "UGC_LOCK_WAIT_SECONDS", "UGC_BATCH_RECORDS", "UGC_SOURCE_CHECKS", "UGC_WAREHOUSE_CONN_ID",
+                 "UGC_LANDING_CONN_ID")
 
 # How long a run waits for a warehouse another process is using before it gives up: another
 # ``ugc-pipeline`` run on the same DuckDB file or Airflow home, or DuckDB's own file lock when a
@@ -95,6 +100,10 @@ class Settings:
     batch_records: int = DEFAULT_BATCH_RECORDS
     # Required/optional sources, freshness and minimum volume (JSON; ``parse_source_checks``).
     source_checks: str = ""
+    # The Airflow connection that is the warehouse when it exists (a postgres connection read with
+    # the Postgres provider's hook), and the one a remote landing zone (s3://...) is read through.
+    warehouse_conn_id: str = DEFAULT_WAREHOUSE_CONN_ID
+    landing_conn_id: str = DEFAULT_LANDING_CONN_ID
 
     def __post_init__(self) -> None:
         try:
@@ -177,6 +186,8 @@ class Settings:
             lock_wait_seconds=_whole(values, "UGC_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS),
             batch_records=_whole(values, "UGC_BATCH_RECORDS", DEFAULT_BATCH_RECORDS),
             source_checks=values["UGC_SOURCE_CHECKS"] or "",
+            warehouse_conn_id=values["UGC_WAREHOUSE_CONN_ID"] or DEFAULT_WAREHOUSE_CONN_ID,
+            landing_conn_id=values["UGC_LANDING_CONN_ID"] or DEFAULT_LANDING_CONN_ID,
         )
 
     def describe(self) -> str:
@@ -233,9 +244,13 @@ def url_secrets(url: str) -> list[str]:
 
 def _check_url(url: str) -> None:
     """A warehouse URL SQLAlchemy can read; the error shows it redacted."""
+    if url.startswith("airflow://"):
+        raise SettingsError(f"UGC_WAREHOUSE_URL={redact_url(url)!r}: the airflow://<conn_id> form is no longer "
+                            "read; the warehouse is the Airflow connection `ugc_warehouse` when it exists "
+                            "(UGC_WAREHOUSE_CONN_ID names another): unset UGC_WAREHOUSE_URL, or give a SQLAlchemy URL")
     if not url or "://" not in url:
         raise SettingsError(f"UGC_WAREHOUSE_URL={redact_url(url or '')!r} is not a SQLAlchemy URL "
-                            "(dialect://user:password@host:port/database, duckdb:///path or airflow://conn_id)")
+                            "(dialect://user:password@host:port/database or duckdb:///path)")
     from sqlalchemy.engine import make_url
 
     try:

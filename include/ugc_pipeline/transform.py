@@ -1,10 +1,10 @@
 """The SQL layer is the dbt project in ``sql/``; this module runs it on the pipeline's warehouse.
 
-The dbt profile is made from the same setting as everything else (``UGC_WAREHOUSE_URL``, or the
-Airflow connection it names): ``profile_for`` turns the SQLAlchemy URL into a dbt-duckdb or
-dbt-postgres target. The profile written to disk never holds a secret: the password is read by
-dbt from ``DBT_ENV_SECRET_UGC_WAREHOUSE_PASSWORD`` (dbt scrubs ``DBT_ENV_SECRET_*`` values from
-its logs), which ``dbt_env`` sets for the dbt process only.
+The dbt profile is made from the same warehouse as everything else (inside Airflow the
+``ugc_warehouse`` connection when it exists, else ``UGC_WAREHOUSE_URL``): ``profile_for`` turns
+its SQLAlchemy URL into a dbt-duckdb or dbt-postgres target. The profile written to disk never
+holds a secret: the password is read by dbt from ``DBT_ENV_SECRET_UGC_WAREHOUSE_PASSWORD`` (dbt
+scrubs ``DBT_ENV_SECRET_*`` values from its logs), which ``dbt_env`` sets for the dbt process only.
 
 ``run_dbt`` invokes dbt in this process (``dbtRunner``): a marts run pays dbt's start-up once,
 not once per model. ``build_marts`` is the marts step the DAGs and the CLI run.
@@ -54,10 +54,11 @@ class DbtError(RuntimeError):
 
 
 def profile_for(url: str) -> tuple[dict, dict[str, str]]:
-    """(dbt target, environment it needs) for a warehouse URL (``airflow://<conn_id>`` resolved)."""
-    from ugc_pipeline.warehouse import DEFAULT_CONNECT_TIMEOUT, resolve_warehouse_url
+    """(dbt target, environment it needs) for a warehouse URL (inside Airflow, the URL of the
+    warehouse connection: ``ugc_pipeline.connections``)."""
+    from ugc_pipeline.warehouse import DEFAULT_CONNECT_TIMEOUT
 
-    parsed = make_url(resolve_warehouse_url(url))
+    parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "duckdb":
         database = parsed.database or ":memory:"

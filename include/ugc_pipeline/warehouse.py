@@ -54,15 +54,14 @@ def create_warehouse_engine(url: str, lock_wait: float | None = None) -> Engine:
     few, and a DuckDB file is released as soon as the task is done with it.
 
     ``url`` is a SQLAlchemy URL (``duckdb:///...``, ``postgresql+psycopg://...``; a bare
-    ``postgresql://`` or ``postgres://`` uses psycopg 3) or ``airflow://<conn_id>``: the Airflow
-    connection of that id (a ``postgres`` connection, or any whose URI SQLAlchemy reads).
+    ``postgresql://`` or ``postgres://`` uses psycopg 3). Inside Airflow, the URL of the
+    warehouse connection (``ugc_pipeline.connections``) arrives here the same way.
 
     DuckDB allows one process at a time on a file: a connection that finds the file locked by
     another process waits for it, up to ``lock_wait`` seconds (default ``UGC_LOCK_WAIT_SECONDS``
     from the environment), saying so in the log, then raises ``WarehouseUnavailable``.
     PostgreSQL connections give up after ``connect_timeout`` seconds (default 10).
     """
-    url = resolve_warehouse_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "duckdb":
         database = parsed.database
@@ -174,7 +173,7 @@ def unreachable(exc: BaseException, url: str) -> str | None:
     orig = getattr(exc, "orig", None) or exc
     message = str(orig).strip()
     if type(orig).__name__ == "ConnectionTimeout" or "connection timeout expired" in message:
-        seconds = connect_timeout_of(resolve_warehouse_url(url)) if not url.startswith("airflow://") else None
+        seconds = connect_timeout_of(url)
         why = f"no answer within {seconds or DEFAULT_CONNECT_TIMEOUT} s (connect_timeout)"
     elif "Connection refused" in message:
         why = "connection refused"
@@ -194,10 +193,7 @@ def check_warehouse(url: str) -> None:
 
     shown = redact_url(url)
     try:
-        resolved = resolve_warehouse_url(url)
-        if resolved != url:
-            shown = f"{shown} ({redact_url(resolved)})"
-        engine = create_warehouse_engine(resolved)
+        engine = create_warehouse_engine(url)
         try:
             with engine.connect() as conn:
                 conn.execute(text("select 1"))
@@ -220,35 +216,6 @@ def _redact_text(message: str, url: str) -> str:
     for secret in url_secrets(url):
         message = message.replace(secret, REDACTED)
     return message
-
-
-# libpq parameters an Airflow postgres connection may carry in its extras.
-_LIBPQ_EXTRAS = {"sslmode", "sslcert", "sslkey", "sslrootcert", "sslcrl", "sslpassword", "sslnegotiation",
-                 "connect_timeout", "application_name", "options", "target_session_attrs", "keepalives",
-                 "keepalives_idle", "keepalives_interval", "keepalives_count", "gssencmode", "channel_binding"}
-
-
-def resolve_warehouse_url(url: str) -> str:
-    """``airflow://<conn_id>`` -> the SQLAlchemy URL of that Airflow connection; others unchanged.
-
-    A ``postgres`` connection becomes ``postgresql+psycopg://login:password@host:port/schema``
-    with its libpq extras (``sslmode``...) as query parameters; any other connection type is
-    taken as ``Connection.get_uri()`` (e.g. a ``duckdb`` connection).
-    """
-    if not url.startswith("airflow://"):
-        return url
-    conn_id = url.removeprefix("airflow://").strip("/")
-    from airflow.sdk import Connection
-
-    conn = Connection.get(conn_id)
-    if (conn.conn_type or "").lower() in ("postgres", "postgresql"):
-        from sqlalchemy.engine import URL
-
-        extras = {k: str(v) for k, v in (conn.extra_dejson or {}).items() if k in _LIBPQ_EXTRAS}
-        return URL.create("postgresql+psycopg", username=conn.login or None, password=conn.password or None,
-                          host=conn.host or None, port=conn.port or None, database=conn.schema or None,
-                          query=extras).render_as_string(hide_password=False)
-    return conn.get_uri()
 
 
 def raw_columns(table: RawTable) -> list[str]:

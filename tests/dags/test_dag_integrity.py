@@ -50,7 +50,7 @@ def test_ingest_has_one_task_per_source_outside_the_pool(dagbag):
     assert all(dag.get_task(t).pool != WAREHOUSE_POOL for t in ingest_tasks)
     assert dag.get_task("publish_staging").pool == WAREHOUSE_POOL
     publish = dag.get_task("publish_staging")
-    assert publish.upstream_task_ids == ingest_tasks  # staging waits for every source
+    assert publish.upstream_task_ids == ingest_tasks | {"check_pool"}  # staging waits for every source
     # the business snapshots load before the sources checked against them
     assert dag.get_task("ingest_yotpo_reviews").upstream_task_ids == {
         f"ingest_{n}" for n, s in SOURCES.items() if s.is_reference}
@@ -100,6 +100,19 @@ def test_a_bad_operating_setting_is_a_clear_import_error(monkeypatch, name, valu
     monkeypatch.setenv(name, value)
     bag = DagBag(dag_folder=str(DAGS_DIR))
     assert bag.import_errors and all(message in e for e in bag.import_errors.values()), bag.import_errors
+
+
+@pytest.mark.parametrize("dag_id", ["ugc_ingest", "ugc_marts", "ugc_replay_quarantine"])
+def test_a_missing_pool_fails_the_run_at_its_start(dagbag, dag_id):
+    """Every task that takes the warehouse pool waits for ``check_pool``, which takes no pool, has
+    no upstream (it runs at the run's start) and no retry (a missing pool fails at once)."""
+    dag = dagbag.dags[dag_id]
+    check = dag.get_task("check_pool")
+    assert check.pool != WAREHOUSE_POOL and check.upstream_task_ids == set() and check.retries == 0
+    pooled = [t for t in dag.tasks if t.pool == WAREHOUSE_POOL]
+    assert pooled
+    for task in pooled:
+        assert "check_pool" in task.get_flat_relative_ids(upstream=True), task.task_id
 
 
 def test_pulled_sources_get_a_pull_task_before_their_load(monkeypatch):

@@ -3,8 +3,9 @@ the asset-triggered ``ugc_marts`` run end to end with two real Celery workers, t
 and PostgreSQL (metadata DB, result backend, warehouse) on 127.0.0.1.
 
 Checked: both runs succeed; the source tasks ran on both workers; the marts equal those of the
-same delivery day processed without Airflow (into DuckDB); the script leaves no process, database
-or Redis key behind.
+same delivery day processed without Airflow (into DuckDB), so the workers' tasks and dbt wrote the
+warehouse of the Airflow connection ``ugc_warehouse`` the script gives them (``UGC_WAREHOUSE_URL``
+is a decoy there); the script leaves no process, database or Redis key behind.
 
 The delivery day is the first of the hand-made landing zone of tests/e2e (``support.landing_builder``):
 the business snapshots, 28 days of web and store history and three Yotpo reviews, every source's
@@ -112,8 +113,8 @@ def test_celery_local_runs_the_daily_dags_on_two_workers(services, warehouse_db,
     assert report["ingest_run"]["state"] == "success" and report["marts_run"]["state"] == "success"
     tasks = report["tasks"]
     assert {t["task_id"] for t in tasks if t["dag_id"] == "ugc_ingest"} == {f"ingest_{s}" for s in SOURCES} | {
-        "publish_staging", "data_docs", "check_deliveries"}
-    assert {t["task_id"] for t in tasks if t["dag_id"] == "ugc_marts"} == {BUILD_TASK_ID, "summarise"} | {
+        "check_pool", "publish_staging", "data_docs", "check_deliveries"}
+    assert {t["task_id"] for t in tasks if t["dag_id"] == "ugc_marts"} == {"check_pool", BUILD_TASK_ID, "summarise"} | {
         f"{GROUP_ID}.{name}_model_build" for name in dbt_ls_models()}
     assert all(t["state"] == "success" for t in tasks)
     assert {t["hostname"] for t in tasks} <= set(report["workers"]), "every task ran on one of the script's workers"

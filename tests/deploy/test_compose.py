@@ -52,7 +52,9 @@ AIRFLOW_INTERPOLATED = {
     "_PIP_ADDITIONAL_REQUIREMENTS",
 }
 # Local-development defaults that may appear in committed files (Airflow's file uses airflow/airflow).
-DEV_DEFAULTS = {"", "airflow", "ugc"}
+DEV_DEFAULTS = {"", "airflow", "ugc", "ugc_analyst"}
+# The project's services beside Airflow's: the warehouse, and the static-file server of the artifacts.
+PROJECT_SERVICES = {"warehouse", "artifacts"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|_KEY$")
 
 INTERPOLATION = re.compile(r"\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|[A-Za-z_][A-Za-z0-9_]*)?")
@@ -151,7 +153,7 @@ def test_services_are_airflows_plus_the_documented_warehouse(compose, documented
     services = set(compose["services"])
     assert AIRFLOW_SERVICES - {"airflow-cli", "flower"} <= services, "a service of Airflow's compose file is missing"
     extra = services - AIRFLOW_SERVICES
-    assert extra == {"warehouse"}
+    assert extra == PROJECT_SERVICES
     for name in extra:
         assert _is_documented(name, documented), f"service {name} is not explained in docs/DEPLOYING.md"
 
@@ -161,7 +163,7 @@ def test_images_are_airflows_or_built_from_the_dockerfile(compose):
     assert common.get("build") == ".", "the Airflow services must build the project's Dockerfile"
     for name, service in compose["services"].items():
         image = service.get("image")
-        if name.startswith("airflow-") or name == "flower":
+        if name.startswith("airflow-") or name in ("flower", "artifacts"):
             assert service.get("build") == "." and image == common["image"], name
         else:
             assert image in AIRFLOW_IMAGES, f"{name}: image {image} is not one Airflow's compose file uses"
@@ -210,8 +212,10 @@ def test_env_example_holds_no_secret():
 def test_compose_file_holds_no_secret_and_requires_the_jwt_secret():
     text = COMPOSE.read_text()
     for password in re.findall(r"://[^:/@\s]*:([^@/\s]*)@", text):
+        if "${" in password:  # an interpolation (${WAREHOUSE_PASSWORD:-ugc}): its default is checked below
+            continue
         assert password in DEV_DEFAULTS, f"a URL in docker-compose.yaml embeds the password {password!r}"
-    for m in re.finditer(r"(PASSWORD|SECRET|FERNET_KEY)[A-Z_]*:\s*(\S.*)", text):
+    for m in re.finditer(r"^\s*[A-Z_]*(PASSWORD|SECRET|FERNET_KEY)[A-Z_]*:\s*(\S.*)", text, re.M):
         value = m.group(2).strip().strip("'\"")
         literal = re.sub(r"\$\{[^}]*\}", "", value)
         assert literal in DEV_DEFAULTS, f"docker-compose.yaml sets {m.group(0)!r}"
@@ -245,8 +249,10 @@ def test_project_folders_are_mounted_and_settings_point_at_shared_services(compo
         assert f"/opt/airflow/{folder}" in targets, f"{folder}/ is not mounted"
     env = common["environment"]
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
-    url = env["UGC_WAREHOUSE_URL"]
-    assert "postgresql" in url and "@warehouse:" in url, \
+    # the warehouse is the Airflow connection ugc_warehouse, not a URL setting of our own
+    assert "UGC_WAREHOUSE_URL" not in env
+    url = env["AIRFLOW_CONN_UGC_WAREHOUSE"]
+    assert url.startswith("${AIRFLOW_CONN_UGC_WAREHOUSE:-postgres://") and "@warehouse:5432/" in url, \
         "Celery workers need a server warehouse (DuckDB allows one writing process): the warehouse service"
     warehouse, metadata = compose["services"]["warehouse"], compose["services"]["postgres"]
     assert warehouse["volumes"] != metadata["volumes"], "the warehouse must not share the metadata DB's storage"
@@ -300,3 +306,65 @@ def test_the_requirements_export_of_the_dockerfile_works_on_uv_lock():
     assert pins["apache-airflow"] == locked["apache-airflow"]
     assert all(locked.get(name.lower()) == version for name, version in pins.items()), "export differs from uv.lock"
     assert "ugc-kpi-pipeline" not in pins and "pytest" not in pins, "the project and dev tools are not requirements"
+
+
+# -- issue 12: artifacts on a shared volume, the user's uid, no chown of source, checked deps, roles --
+
+def test_published_artifacts_are_on_a_named_volume_served_read_only(compose, documented):
+    """GX Data Docs, dbt docs and the report: one named volume mounted by every Airflow container
+    (scaled workers write the same place, nothing is lost with a container) and served read-only,
+    on 127.0.0.1, by the static-file service."""
+    common = compose["x-airflow-common"]
+    env, volumes = common["environment"], common["volumes"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in volumes}
+    for name in ("UGC_GX_DIR", "UGC_DBT_DIR", "UGC_REPORT_DIR"):
+        folder = env[name]
+        mount = next((target for target in mounts if folder.startswith(target + "/")), None)
+        assert mount, f"{name}={folder} is not on a mounted volume"
+        source = mounts[mount]
+        assert source in compose["volumes"], f"{name}: {source} is not a named volume"
+        assert name in env_example(), f"{name} is not in .env.example"
+    served = compose["services"]["artifacts"]
+    assert served["volumes"] == [f"{source}:{mount}:ro"], "the artifacts service serves the same volume, read-only"
+    assert mount in " ".join(served["entrypoint"])
+    assert all(p.startswith("127.0.0.1:") for p in served["ports"])
+    assert _is_documented("artifacts", documented)
+
+
+def test_the_airflow_uid_is_the_users_and_no_source_folder_is_chowned(compose, documented):
+    for name, service in {"x-airflow-common": compose["x-airflow-common"], **compose["services"]}.items():
+        user = str(service.get("user", ""))
+        if "AIRFLOW_UID" in user:
+            assert user.startswith("${AIRFLOW_UID:?"), f"{name}: AIRFLOW_UID must come from the user (no default)"
+    assert not re.search(r"^AIRFLOW_UID=", ENV_EXAMPLE.read_text(), re.M), ".env.example must not set a uid"
+    assert 'echo "AIRFLOW_UID=$(id -u)" > .env' in documented
+    init = " ".join(compose["services"]["airflow-init"]["command"])
+    for chown in re.findall(r"chown[^\n]*", init):
+        assert "/opt/airflow/ " not in chown + " " and not chown.rstrip().endswith("/opt/airflow/"), chown
+        for source in ("dags", "include", "sql", "plugins", "landing"):
+            assert source not in chown, f"airflow-init changes the owner of the mounted {source}/: {chown}"
+
+
+def test_the_dockerfile_checks_the_installed_dependencies():
+    text = DOCKERFILE.read_text()
+    install = re.search(r"uv pip install [^\n]*-r /opt/ugc/requirements\.txt", text)
+    check = re.search(r"^\s*(RUN|&&) uv pip check\s*$", text, re.M)
+    assert install and check and check.start() > install.start(), "`uv pip check` after the locked requirements"
+
+
+def test_the_locked_requirements_are_consistent():
+    """What `uv pip check` in the Dockerfile checks in the image, checked on the project's .venv."""
+    uv = ROOT / ".tools" / "bin" / "uv"
+    if not uv.exists():
+        pytest.skip("uv is not installed in .tools/ (make install)")
+    done = subprocess.run([str(uv), "pip", "check", "--python", sys.executable], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_init_job_creates_the_analyst_role_on_the_warehouse(compose):
+    init = compose["services"]["airflow-init"]
+    assert "python -m ugc_pipeline.roles" in " ".join(init["command"])
+    assert init["depends_on"]["warehouse"]["condition"] == "service_healthy"
+    env = env_example()
+    assert env["WAREHOUSE_ANALYST_USER"] and "WAREHOUSE_ANALYST_PASSWORD" in env

@@ -10,11 +10,14 @@ check them); they are not built again here.
 The S3 server is real: moto's server mode (``ThreadedMotoServer``), an HTTP server on a free port
 of 127.0.0.1 started by the test, that s3fs/botocore talk to over HTTP as they would to AWS or
 MinIO. Nothing in the client is mocked: the endpoint and credentials reach s3fs only through the
-standard AWS environment variables that docs/DEPLOYING.md tells a deployment to set.
+Airflow connection (``aws_default``, or the one ``UGC_LANDING_CONN_ID`` names) that Airflow's object
+storage (``ObjectStoragePath``) reads, as docs/DEPLOYING.md tells a deployment to set it; no
+``AWS_*`` credential or endpoint variable is set.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 from datetime import date
@@ -61,29 +64,38 @@ def _clear_s3fs_cache() -> None:
     s3fs.S3FileSystem.clear_instance_cache()  # fsspec caches instances (and their endpoint) per arguments
 
 
+def _aws_connection(endpoint: str, service_specific: bool = False) -> str:
+    """An Airflow ``aws`` connection (JSON form of ``AIRFLOW_CONN_<ID>``) for the test's server."""
+    extra = {"region_name": "eu-west-3"}
+    if service_specific:  # the endpoint for S3 only, as for a MinIO next to real AWS
+        extra["service_config"] = {"s3": {"endpoint_url": endpoint}}
+    else:
+        extra["endpoint_url"] = endpoint
+    return json.dumps({"conn_type": "aws", "login": "test-access-key", "password": "test-secret-key", "extra": extra})
+
+
 @pytest.fixture
 def aws_env(s3_server, monkeypatch, tmp_path):
-    """The standard AWS variables, pointing at the test's server; no user or host AWS config."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
-                 "AWS_SECURITY_TOKEN", "AWS_REGION"):
+    """The connection ``aws_default`` pointing at the test's server; no AWS variable, user or host
+    AWS config: without the connection nothing could reach the server."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_SECURITY_TOKEN",
+                 "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test-access-key")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret-key")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", _aws_connection(s3_server))
     _clear_s3fs_cache()
     yield monkeypatch
     _clear_s3fs_cache()
 
 
-def _upload(local_root: Path, bucket: str, prefix: str) -> int:
+def _upload(endpoint: str, local_root: Path, bucket: str, prefix: str) -> int:
     """Copy a landing zone into a new bucket with boto3 (what an export job would do)."""
     import boto3
 
-    client = boto3.client("s3")
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-3", aws_access_key_id="test-access-key",
+                          aws_secret_access_key="test-secret-key")
     client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
     files = sorted(p for p in local_root.rglob("*") if p.is_file())
     for path in files:
@@ -100,14 +112,14 @@ def _fetch(url: str, sql: str) -> list[tuple]:
         engine.dispose()
 
 
-def test_s3_landing_zone_gives_the_same_warehouse_as_the_local_one(aws_env, tmp_path):
+def test_s3_landing_zone_gives_the_same_warehouse_as_the_local_one(aws_env, s3_server, tmp_path):
     sample = write_sample_landing(tmp_path / "landing", campaign_days=2, extra_delivery_days=0)
-    uploaded = _upload(sample.root, BUCKET, PREFIX)
+    uploaded = _upload(s3_server, sample.root, BUCKET, PREFIX)
     assert uploaded > 20
 
     uri = f"s3://{BUCKET}/{PREFIX}"
-    landing, local_landing = Landing(uri), Landing(str(sample.root))
-    assert not landing.is_local
+    landing, local_landing = Landing.for_settings(Settings(landing_uri=uri)), Landing(str(sample.root))
+    assert not landing.is_local and landing.conn_id == "aws_default"
     assert landing.delivery_dates("products") == local_landing.delivery_dates("products")
     files = landing.files("retailer_reviews", sample.delivery_dates[1])
     assert files and all(f.path.startswith(f"{uri}/retailer_reviews/") for f in files)
@@ -151,24 +163,28 @@ def test_s3_landing_zone_gives_the_same_warehouse_as_the_local_one(aws_env, tmp_
     assert _fetch(remote.warehouse_url, rejects) == _fetch(local.warehouse_url, rejects)
 
 
-def test_service_specific_endpoint_variable_is_honoured(aws_env, s3_server, tmp_path):
-    """AWS_ENDPOINT_URL_S3 alone (no global endpoint) is enough, as for a MinIO next to real AWS."""
-    aws_env.setenv("AWS_ENDPOINT_URL_S3", s3_server)
-    aws_env.delenv("AWS_ENDPOINT_URL")
+def test_the_landing_connection_is_the_one_the_setting_names(aws_env, s3_server, tmp_path):
+    """UGC_LANDING_CONN_ID names another connection (here with an S3-only endpoint, as for a MinIO
+    next to real AWS); ``aws_default`` points nowhere useful then."""
+    aws_env.setenv("AIRFLOW_CONN_UGC_MINIO", _aws_connection(s3_server, service_specific=True))
+    aws_env.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps({"conn_type": "aws", "extra": {"region_name": "eu-west-3"}}))
     _clear_s3fs_cache()
     sample = write_sample_landing(tmp_path / "landing", campaign_days=1, extra_delivery_days=0)
-    _upload(sample.root, "ugc-exports-s3-endpoint", "exports")
-    landing = Landing("s3://ugc-exports-s3-endpoint/exports")
+    _upload(s3_server, sample.root, "ugc-exports-s3-endpoint", "exports")
+    uri = "s3://ugc-exports-s3-endpoint/exports"
+    settings = Settings.load(environ={"UGC_LANDING_URI": uri, "UGC_LANDING_CONN_ID": "ugc_minio"})
+    landing = Landing.for_settings(settings)
+    assert landing.conn_id == "ugc_minio"
     assert landing.delivery_dates("products") == Landing(str(sample.root)).delivery_dates("products")
     assert landing.files("products", sample.delivery_dates[0])
 
 
-def test_an_unreadable_file_on_s3_names_the_file(aws_env, tmp_path):
+def test_an_unreadable_file_on_s3_names_the_file(aws_env, s3_server, tmp_path):
     root = tmp_path / "landing"
     folder = root / "yotpo_reviews" / "2025-05-05"
     folder.mkdir(parents=True)
     (folder / "reviews_page_1.json").write_text('{"reviews": [ {"id": 1, ')  # cut off mid-export
-    _upload(root, "ugc-exports-broken", "landing")
+    _upload(s3_server, root, "ugc-exports-broken", "landing")
     settings = Settings(landing_uri="s3://ugc-exports-broken/landing",
                         warehouse_url=f"duckdb:///{tmp_path / 'wh.duckdb'}")
     with pytest.raises(DeliveryError, match=r"yotpo_reviews/2025-05-05/reviews_page_1\.json"):

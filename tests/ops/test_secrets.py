@@ -94,3 +94,46 @@ def test_the_task_log_masker_hides_the_url_secrets(monkeypatch):
 
     message = redact(f"could not connect to {settings_in_task().warehouse_url}")
     assert SECRET not in message
+
+
+def test_the_warehouse_connections_password_stays_out_of_the_settings_line_and_the_task_log(monkeypatch):
+    """The warehouse as the Airflow connection ``ugc_warehouse``: its password reaches neither the
+    CLI's settings line nor a task log line that prints the resolved URL."""
+    import json
+
+    from airflow.sdk._shared.secrets_masker.secrets_masker import redact
+    from ugc_pipeline.airflow_support import settings_in_task
+
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_UGC_WAREHOUSE", json.dumps({
+        "conn_type": "postgres", "host": "db.example", "port": 5432, "login": "ugc", "password": f"c-{SECRET}",
+        "schema": "ugc"}))
+
+    line = cli._settings().describe()  # outside Airflow: the connection the environment gives
+    assert "warehouse=postgresql+psycopg://ugc:***@db.example:5432/ugc" in line and SECRET not in line
+    settings = settings_in_task()
+    assert settings.warehouse_url.startswith("postgresql+psycopg://ugc:") and "@db.example:5432/ugc" in settings.warehouse_url
+    assert SECRET not in redact(f"could not connect to {settings.warehouse_url}")
+
+
+def test_the_dbt_profile_mapping_uses_the_warehouse_connection_without_its_password(monkeypatch):
+    """Cosmos' profile of the marts DAG is the ``ugc_warehouse`` connection's database; the
+    password is handed to dbt in the environment only, never written into the profile."""
+    import json
+
+    from ugc_pipeline.marts_dag import _profile_mapping_class
+    from ugc_pipeline.transform import PASSWORD_ENV
+
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_UGC_WAREHOUSE", json.dumps({
+        "conn_type": "postgres", "host": "db.example", "port": 6432, "login": "ugc", "password": f"d-{SECRET}",
+        "schema": "kpi", "extra": {"sslmode": "require"}}))
+    mapping = _profile_mapping_class()()
+    assert mapping.conn_id == "ugc_warehouse"
+    profile = mapping.profile
+    assert (profile["type"], profile["host"], profile["port"], profile["dbname"], profile["user"], profile["sslmode"]) == (
+        "postgres", "db.example", 6432, "kpi", "ugc", "require")
+    assert SECRET not in json.dumps(profile)
+    assert mapping.env_vars[PASSWORD_ENV] == f"d-{SECRET}"
