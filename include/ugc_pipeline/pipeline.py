@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from ugc_pipeline import batches, validation, warehouse
+from ugc_pipeline import batches, pii, validation, warehouse
 from ugc_pipeline.dialects import ParquetFiles
 from ugc_pipeline.landing import Landing
 from ugc_pipeline.parse import DeliveryError
@@ -110,7 +110,8 @@ def ingest_source(source_name: str, delivery_date: date, settings: Settings, run
             # small delivery), holding no warehouse connection; then written in one transaction.
             with tempfile.TemporaryDirectory(prefix="ugc-ingest-") as spool:
                 stages.start("parse")
-                parsed = batches.read_delivery(source, landing, files, spool, settings.batch_records)
+                parsed = batches.read_delivery(source, landing, files, spool, settings.batch_records,
+                                               pseudonymiser=pii.pseudonymiser_for(settings))
                 result.files_read = len(files)
                 for warning in parsed.warnings:
                     result.warn(warning)
