@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -73,6 +73,10 @@ class Settings:
     lock_wait_seconds: int = DEFAULT_LOCK_WAIT_SECONDS
     # Records per validation batch of a big delivery (ugc_pipeline.batches).
     batch_records: int = DEFAULT_BATCH_RECORDS
+    # The key personal data is pseudonymised with (ugc_pipeline.pii): UGC_PII_KEY, or in Airflow
+    # tasks the password of the connection ``ugc_pii_key``; never a Variable (not masked), never
+    # shown (not in repr, describe or any message). "" = the generated key of an embedded DuckDB.
+    pii_key: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         try:
@@ -145,6 +149,7 @@ class Settings:
             pull_max_retries=_whole(values, "UGC_PULL_MAX_RETRIES", DEFAULT_PULL_MAX_RETRIES),
             lock_wait_seconds=_whole(values, "UGC_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS),
             batch_records=_whole(values, "UGC_BATCH_RECORDS", DEFAULT_BATCH_RECORDS),
+            pii_key=environ.get("UGC_PII_KEY") or "",
         )
 
     def describe(self) -> str:

@@ -46,7 +46,7 @@ SOURCE = Source(
                 col("name__locationId", required=True,
                     sql="regexp_extract(json_extract_string(item, '$.name'), '/locations/([^/]+)/', 1)",
                     doc="the {locationId} segment of name"),
-                col("reviewer__displayName", "$.reviewer.displayName", doc="the reviewer's name: personal data, pseudonymised"),
+                col("reviewer__displayName", "$.reviewer.displayName", doc="the reviewer's name"),
                 col("reviewer__isAnonymous", "$.reviewer.isAnonymous", "bool"),
                 col("starRating", "$.starRating", required=True, doc="ONE..FIVE or STAR_RATING_UNSPECIFIED"),
                 col("comment", "$.comment"),

@@ -51,7 +51,7 @@ SOURCE = Source(
                 col("user__id", sql="json_extract_string(doc, '$.id')", required=True,
                     doc="the page's id: the IG User the media belong to"),
                 col("user__username", sql="json_extract_string(doc, '$.username')",
-                    doc="the page's username: personal data, pseudonymised"),
+                    doc="the page's username"),
                 col("user__followers_count", type="int", sql="json_extract_string(doc, '$.followers_count')",
                     doc="the page's followers_count"),
                 col("id", "$.id", required=True),

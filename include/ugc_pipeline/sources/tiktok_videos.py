@@ -27,7 +27,7 @@ SOURCE = Source(
             columns=(
                 col("id", "$.id", required=True),
                 col("create_time", "$.create_time", "unix_seconds", required=True),
-                col("username", "$.username", doc="the author's handle: personal data, pseudonymised"),
+                col("username", "$.username", doc="the author's handle"),
                 col("video_description", "$.video_description"),
                 col("hashtag_names", type="text",
                     sql="array_to_string(json_extract_string(item, '$.hashtag_names[*]'), ' ')",
