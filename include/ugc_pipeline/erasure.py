@@ -86,18 +86,17 @@ def pseudonym_for(settings: Settings, *, email: str | None = None, handle: str |
 def _kpi_days(conn, items: set[tuple[str, str]]) -> int:
     """The KPI days the erased items counted on, as the marts' enriched items say (0 before the
     first marts build)."""
-    if not items:
+    exists = conn.execute(text(
+        "select count(*) from information_schema.tables where table_schema = 'intermediate' "
+        "and table_name = 'int_ugc_items__enriched'")).scalar_one()
+    if not items or not exists:
         return 0
-    try:
-        days = set()
-        for source, item_id in items:
-            days.update(r[0] for r in conn.execute(
-                text("select distinct kpi_date from intermediate.int_ugc_items__enriched "
-                     "where source = :s and item_id = :i"), {"s": source, "i": item_id}))
-        return len(days)
-    except Exception as exc:  # no views yet
-        log.info("KPI days of the erased items unknown (%s)", type(exc).__name__)
-        return 0
+    days = set()
+    for source, item_id in items:
+        days.update(r[0] for r in conn.execute(
+            text("select distinct kpi_date from intermediate.int_ugc_items__enriched "
+                 "where source = :s and item_id = :i"), {"s": source, "i": item_id}))
+    return len(days)
 
 
 _ITEM_KEY = {  # the UGC item id of a raw table, as the staging models name it item_id
@@ -158,6 +157,7 @@ def _erase_in(conn, result: ErasureResult, target: str) -> None:
                          "and ambassador_id is not null"), {"p": target}))
     result.ambassadors = len(ambassador_ids)
     items: set[tuple[str, str]] = set()
+    deletes: list[tuple[str, str, dict]] = []
     for table in tables:
         conditions, params = [], {"p": target, "like": f"%{target}%"}
         for column, kind in table.personal_columns().items():
@@ -174,11 +174,13 @@ def _erase_in(conn, result: ErasureResult, target: str) -> None:
         if key:
             items.update((table.name, r[0]) for r in conn.execute(
                 text(f"select distinct {sql_ident(key)} from raw.{table.name} where {where}"), params))
-        n = conn.execute(text(f"select count(*) from raw.{table.name} where {where}"), params).scalar_one()
+        deletes.append((table.name, where, params))
+    result.kpi_days = _kpi_days(conn, items)  # before the rows go: the views read them
+    for name, where, params in deletes:
+        n = conn.execute(text(f"select count(*) from raw.{name} where {where}"), params).scalar_one()
         if n:
-            conn.execute(text(f"delete from raw.{table.name} where {where}"), params)
-        result.raw_rows[table.name] = int(n)
-    result.kpi_days = _kpi_days(conn, items)
+            conn.execute(text(f"delete from raw.{name} where {where}"), params)
+        result.raw_rows[name] = int(n)
     # The quarantine: records whose delivered content holds the pseudonym, or the ambassador.
     ambassador_sources = sorted({t.name for t in tables if "ambassador_id" in {c.name for c in t.columns}})
     rows = conn.execute(
