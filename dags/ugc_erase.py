@@ -31,7 +31,8 @@ _, _, MARTS = layer_assets()
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "data-engineering", "retries": 1, "retry_delay": pendulum.duration(minutes=5)},
+    default_args={"owner": "data-engineering", "retries": 1, "retry_delay": pendulum.duration(minutes=5),
+                  "execution_timeout": pendulum.duration(hours=1)},  # deletes, then one marts build
     params={
         "id": Param(None, type=["null", "string"], description="The person's pseudonym (64 hex digits): preferred."),
         "email": Param(None, type=["null", "string"], description="A reviewer's e-mail (kept in Airflow's run)."),
