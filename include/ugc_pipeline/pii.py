@@ -23,8 +23,8 @@ Normalisation, per kind (so that spellings of one value meet):
 
 The key: ``Settings.pii_key`` (``UGC_PII_KEY``; in Airflow tasks the password of the connection
 ``ugc_pii_key`` when it exists), else, for an embedded DuckDB warehouse only, a random key
-generated once into ``<warehouse file>.pii-key`` beside it (the demo's ``data/warehouse.pii-key``).
-Any other warehouse without a key refuses to ingest. A new key gives new pseudonyms: see
+generated once into a file beside it: the warehouse file's name with the suffix ``.pii-key``
+(the demo's ``data/warehouse.pii-key``). Any other warehouse without a key refuses to ingest. A new key gives new pseudonyms: see
 docs/DECISIONS.md, "Personal data", for what rotating it means.
 """
 
