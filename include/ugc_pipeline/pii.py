@@ -193,9 +193,7 @@ def pseudonymiser_for(settings) -> Pseudonymiser:
     key = getattr(settings, "pii_key", "") or os.environ.get(KEY_ENV, "")
     if key:
         return Pseudonymiser(key.encode())
-    from ugc_pipeline.warehouse import resolve_warehouse_url
-
-    path = key_file_for(resolve_warehouse_url(settings.warehouse_url))
+    path = key_file_for(settings.warehouse_url)  # a deployment's warehouse (any other URL) has a key
     if path is None:
         raise PiiKeyError(
             f"no key to pseudonymise personal data with: set {KEY_ENV} (or the Airflow connection "
