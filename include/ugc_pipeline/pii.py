@@ -188,9 +188,25 @@ def _generated_key(path: Path) -> bytes:
     raise PiiKeyError(f"the pseudonymisation key file {path.name} is empty; delete it or set {KEY_ENV}")
 
 
+def _key_of_env_connection() -> str:
+    """Outside a task (the ``ugc-pipeline`` commands): the connection ``ugc_pii_key`` as the
+    environment gives it to Airflow, ``AIRFLOW_CONN_UGC_PII_KEY`` (JSON or URI): its password."""
+    value = os.environ.get(f"AIRFLOW_CONN_{PII_CONN_ID.upper()}", "").strip()
+    if not value:
+        return ""
+    if value.startswith("{"):
+        try:
+            return str(json.loads(value).get("password") or "")
+        except (ValueError, AttributeError):
+            return ""
+    from urllib.parse import unquote, urlsplit
+
+    return unquote(urlsplit(value).password or "")
+
+
 def pseudonymiser_for(settings) -> Pseudonymiser:
     """The deployment's pseudonymiser (see the module's doc for where the key comes from)."""
-    key = getattr(settings, "pii_key", "") or os.environ.get(KEY_ENV, "")
+    key = getattr(settings, "pii_key", "") or os.environ.get(KEY_ENV, "") or _key_of_env_connection()
     if key:
         return Pseudonymiser(key.encode())
     path = key_file_for(settings.warehouse_url)  # a deployment's warehouse (any other URL) has a key

@@ -72,3 +72,13 @@ def test_a_malformed_row_keeps_no_personal_field_whatever_its_shift():
     assert "marie59" not in row and row.startswith("RV-1,5,") and row.endswith(f",{pseudonym('handle', 'marie59', KEY)},Top")
     # broken quoting: still split, still pseudonymised
     assert "marie59" not in p.csv_row(header, personal, 'RV-2,5,"marie59"x,Top', ",")
+
+
+@pytest.mark.parametrize("conn", ['{"conn_type": "generic", "password": "k-0f7e-unit-secret"}',
+                                  "generic://:k-0f7e-unit-secret@"])
+def test_outside_airflow_the_key_connection_of_the_environment_counts_too(monkeypatch, conn):
+    """``ugc-pipeline erase`` on a deployment that gives the key as the connection ugc_pii_key."""
+    monkeypatch.delenv("UGC_PII_KEY", raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_UGC_PII_KEY", conn)
+    p = pii.pseudonymiser_for(Settings(warehouse_url="postgresql+psycopg://ugc@db.example/ugc"))
+    assert p.apply("email", "a@b.c") == pseudonym("email", "a@b.c", KEY)
