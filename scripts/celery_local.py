@@ -406,6 +406,7 @@ class CeleryLocal:
             # validation reports (GX Data Docs) of this run: in its folder, not the project's data/
             # (each worker gets a folder of its own below, as each worker container has its own disk)
             "UGC_GX_DIR": str(self.run_dir / "gx"),
+            "UGC_PII_KEY": os.environ["UGC_PII_KEY"],  # set by main()
         })
         if self.opts.executor == "local" and self.opts.preload:
             # the executor's workers start from a fork server that imported what the tasks need
@@ -854,6 +855,9 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, _raise_interrupted)
     # Hard backstop: the deadline is checked in every wait; this fires only if a call hangs.
     signal.alarm(int(opts.timeout) + 120)
+    # The pseudonymisation key of the run's throwaway warehouse (README "Erasing a person"): the
+    # caller's, else a fresh one; the same for this process (history) and every Airflow worker.
+    os.environ.setdefault("UGC_PII_KEY", secrets.token_hex(32))
     runner = CeleryLocal(opts)
     try:
         return runner.run()

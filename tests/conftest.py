@@ -19,6 +19,9 @@ for _name in ("UGC_LANDING_URI", "UGC_WAREHOUSE_URL", "UGC_TIMEZONE"):
 # Settings.load() (the DAG tasks, the CLI) defaults these to ./data/dbt and ./data/gx
 os.environ["UGC_DBT_DIR"] = str(_WORKER_DIR / "dbt")
 os.environ["UGC_GX_DIR"] = str(_WORKER_DIR / "gx")
+# The key personal data is pseudonymised with (ugc_pipeline.pii), as a deployment sets it: every
+# warehouse of the session, DuckDB or PostgreSQL, pseudonymises alike (tests/support/pii.py).
+os.environ["UGC_PII_KEY"] = "test-session-pii-key"
 
 import pytest  # noqa: E402
 from hypothesis.configuration import set_hypothesis_home_dir  # noqa: E402

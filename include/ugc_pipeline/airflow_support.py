@@ -7,6 +7,7 @@ parse time; the task bodies import the heavy modules lazily, inside the running 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 from collections.abc import Iterator
@@ -50,6 +51,8 @@ def settings_in_task() -> Settings:
     except Exception as exc:  # no API server reachable (e.g. plain unit tests): env only
         log.debug("Airflow Variables unavailable, using the environment only: %s", exc)
     settings = with_warehouse_connection(Settings.load(overrides=overrides))
+    if not settings.pii_key:
+        settings = dataclasses.replace(settings, pii_key=_pii_key_from_connection())
     _mask_url_secrets(settings)
     # the warehouse's connections read their DuckDB lock wait from the environment
     os.environ["UGC_LOCK_WAIT_SECONDS"] = str(settings.lock_wait_seconds)
@@ -72,12 +75,27 @@ def with_warehouse_connection(settings: Settings) -> Settings:
     return dataclasses.replace(settings, warehouse_url=url)
 
 
+def _pii_key_from_connection() -> str:
+    """The pseudonymisation key kept in Airflow: the password of the connection ``ugc_pii_key``
+    (UI, CLI, a secrets backend, ``AIRFLOW_CONN_UGC_PII_KEY``); "" when there is none."""
+    from ugc_pipeline.pii import PII_CONN_ID
+
+    try:
+        from airflow.sdk import Connection
+
+        return Connection.get(PII_CONN_ID).password or ""
+    except Exception as exc:  # no such connection (the usual case: UGC_PII_KEY or the DuckDB key file)
+        log.debug("no Airflow connection %s: %s", PII_CONN_ID, type(exc).__name__)
+        return ""
+
+
 def _mask_url_secrets(settings: Settings) -> None:
-    """A password in UGC_WAREHOUSE_URL (user info or ``?password=``) or in UGC_LANDING_URI is
-    registered with Airflow's log masker: whatever prints it in a task log shows ``***``."""
+    """A password in UGC_WAREHOUSE_URL (user info or ``?password=``) or in UGC_LANDING_URI, and the
+    pseudonymisation key, are registered with Airflow's log masker: whatever prints it in a task log shows ``***``."""
     from ugc_pipeline.settings import url_secrets
 
-    secrets = [*url_secrets(settings.warehouse_url), *url_secrets(settings.landing_uri)]
+    secrets = [*url_secrets(settings.warehouse_url), *url_secrets(settings.landing_uri),
+               *filter(None, [settings.pii_key])]
     if not secrets:
         return
     try:
@@ -282,6 +300,35 @@ def replay_delivery_task(delivery: dict, context: dict[str, Any]) -> dict:
         raise AirflowFailException(f"{delivery['source']} {day}: {exc}") from None
     return {"source": result.source, "delivery_date": result.delivery_date,
             "records_loaded": result.records_loaded, "records_rejected": result.records_rejected}
+
+
+def erase_task(context: dict[str, Any]) -> dict:
+    """Body of ``ugc_erase``: the personal value given is masked in the task log before anything
+    runs; what the task returns (XCom) and logs is the pseudonym and the counts."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from ugc_pipeline.erasure import ErasureError, erase
+
+    params = context.get("params") or {}
+    who = {k: (str(params[k]) if params.get(k) else None) for k in ("email", "handle", "name", "id")}
+    try:
+        from airflow.sdk.log import mask_secret
+
+        for key in ("email", "handle", "name"):
+            if who[key]:
+                mask_secret(who[key])
+    except ImportError:  # pragma: no cover
+        pass
+    settings = settings_in_task()
+    try:
+        with warehouse_errors(settings, "erasure"):
+            result = erase(settings, run_id=run_id_of(context), dry_run=bool(params.get("dry_run")), **who)
+    except ErasureError as exc:
+        raise AirflowFailException(str(exc).replace("--", "")) from None
+    if result.marts == "failed":
+        raise AirflowFailException(f"{result.summary()}: the marts rebuild failed; the next ugc_marts run "
+                                   "rebuilds them (the erasure itself is committed)")
+    return result.as_dict()  # the pseudonym and the counts: never the value given
 
 
 def data_docs_task() -> str | None:

@@ -51,6 +51,7 @@ from ugc_pipeline.parse import (
     sql_ident,
     sql_literal,
 )
+from ugc_pipeline.pii import Pseudonymiser
 from ugc_pipeline.sources.base import RawTable, Source
 
 log = logging.getLogger(__name__)
@@ -140,13 +141,14 @@ class ParsedDelivery:
 
 
 def read_delivery(source: Source, landing: Landing, files: list[LandedFile], folder: str,
-                  batch_records: int, group_bytes: int | None = None) -> ParsedDelivery:
+                  batch_records: int, group_bytes: int | None = None,
+                  pseudonymiser: Pseudonymiser | None = None) -> ParsedDelivery:
     """Parse one delivery (see the module's doc); raises DeliveryError on the first unusable file."""
     DeliveryParser.check_files(source, files)  # every file's type before any is read, as one parse does
     groups = file_groups(files, group_bytes or PARSE_GROUP_BYTES)
     delivery = ParsedDelivery(source, folder)
     for number, group in enumerate(groups):
-        parser = DeliveryParser(source, landing)
+        parser = DeliveryParser(source, landing, pseudonymiser)
         try:
             parser.add_files(group)
             if number == 0:

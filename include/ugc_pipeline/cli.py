@@ -5,6 +5,8 @@
   ugc-pipeline run --all                 ... for every delivery day present in the landing zone
   ugc-pipeline backfill --start D --end D   one ugc_ingest run over the range (days loaded in order), marts once
   ugc-pipeline replay [--source S]       re-ingest deliveries with quarantined records, then the marts
+  ugc-pipeline erase --email X | --handle X | --name X | --id P
+                                         erase one person's items (raw, quarantine, marts); audit.erasures
   ugc-pipeline summary                   print the KPI summary of the configured warehouse
   ugc-pipeline docs                      regenerate docs/data_dictionary.md, the dbt raw sources and sql/dbt_ls.json
   ugc-pipeline dbt ARGS...               run dbt (build, test, docs generate...) on the configured warehouse
@@ -177,6 +179,28 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_erase(args: argparse.Namespace) -> int:
+    """One person's items out of raw, the quarantine and the marts. The value given (an e-mail, a
+    handle, a name) is never printed nor stored: only its pseudonym and the counts."""
+    from ugc_pipeline.erasure import ErasureError, erase
+
+    settings = _settings()
+    _say(f"Settings: {settings.describe()}")
+    try:
+        result = erase(settings, run_id=f"cli-erase-{time.strftime('%Y%m%dT%H%M%S')}", dry_run=args.dry_run,
+                       email=args.email, handle=args.handle, name=args.name, id=args.id)
+    except ErasureError as exc:
+        _say(f"error: {exc}")
+        return EXIT_USAGE
+    _say(result.summary())
+    if args.dry_run:
+        _say(f"dry run: nothing was erased. To erase from Airflow: trigger ugc_erase with "
+             f"{{\"id\": \"{result.pseudonym}\"}}")
+    elif not result.total_raw and not result.rejected_rows:
+        _say("nothing of this person is in the warehouse (recorded in audit.erasures)")
+    return EXIT_FAILED if result.marts == "failed" else EXIT_OK
+
+
 def cmd_summary(_args: argparse.Namespace) -> int:
     from ugc_pipeline.summary import kpi_summary
 
@@ -294,6 +318,20 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--from", dest="from_date", help="first delivery day, YYYY-MM-DD")
     replay.add_argument("--to", dest="to_date", help="last delivery day, YYYY-MM-DD")
     replay.set_defaults(func=cmd_replay)
+
+    erase_ = sub.add_parser(
+        "erase", help="erase one person's items everywhere (raw, quarantine, marts rebuilt); writes audit.erasures",
+        description="Erases every item of one person from the raw layer and the quarantine, in one transaction, "
+                    "then rebuilds the marts; audit.erasures records the pseudonym and the counts, never the "
+                    "value given. Not reached: the landing zone's files and backups (README, 'Erasing a person').")
+    who = erase_.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email", help="a reviewer's e-mail (Yotpo)")
+    who.add_argument("--handle", help="a platform handle or nickname (@ optional): TikTok, Instagram, the "
+                                      "ambassador roster (then every item of that ambassador), retailer nickname")
+    who.add_argument("--name", help="a reviewer's or display name (Yotpo, Google): every person of that name")
+    who.add_argument("--id", help="a pseudonym as the warehouse holds it (64 hex digits)")
+    erase_.add_argument("--dry-run", action="store_true", help="count what would be erased, change nothing")
+    erase_.set_defaults(func=cmd_erase)
 
     sub.add_parser("summary", help="print the KPI summary of the warehouse").set_defaults(func=cmd_summary)
 

@@ -40,15 +40,23 @@ def data_dictionary() -> str:
             "(`insights__reach`). Mixed-case names must be quoted in SQL (`\"createTime\"`); the staging "
             "views rename and cast them. PostgreSQL: primary key "
             "`(delivery_date, source_file, record_number)` and an index on the record's native key "
-            "(below).", ""]
+            "(below). Columns marked *personal* hold a pseudonym, never the delivered value: the "
+            "HMAC-SHA256 of the normalised value under the deployment's key (`ugc_pipeline.pii`, README "
+            "\"Erasing a person\"); so do those fields in the quarantine's `raw`.", ""]
     for source in SOURCES.values():
         for table in source.tables:
             key = f" Native key: `{', '.join(table.key)}`." if table.key else ""
             out += [f"### `raw.{table.name}` (source folder `{source.name}`)", "", table.description + key, "",
-                    "| column | native field | checked as | required |", "|---|---|---|---|"]
+                    "| column | native field | checked as | required | personal data |", "|---|---|---|---|---|"]
+            personal = table.personal_columns()
             for c in table.columns:
                 native = c.path or f"derived: {c.doc or 'see adapter'}"
-                out.append(f"| `{c.name}` | `{native}` | {c.type} | {'yes' if c.required else ''} |")
+                mark = f"*personal* ({personal[c.name]}): pseudonymised" if c.name in personal else ""
+                out.append(f"| `{c.name}` | `{native}` | {c.type} | {'yes' if c.required else ''} | {mark} |")
+            record_only = [p for p in table.personal if p.path is not None]
+            if record_only:
+                out += ["", "Personal fields of the delivered record kept in no column, pseudonymised in the "
+                        "quarantine's `raw`: " + ", ".join(f"`{p.path}` ({p.kind})" for p in record_only) + "."]
             out.append("")
     return "\n".join(out)
 
@@ -88,6 +96,10 @@ def raw_sources_yaml() -> str:
             columns = [dict(c) for c in meta_columns]
             for c in table.columns:
                 native = f"`{c.path}` as delivered" if c.path else "Derived by the adapter"
+                kind = table.personal_columns().get(c.name)
+                if kind:  # the value is never stored: its pseudonym is
+                    native = (f"The pseudonym of `{c.path or c.name}` (personal data, {kind}: HMAC-SHA256 of the "
+                              "normalised value under the deployment's key, ugc_pipeline.pii)")
                 note = f"; {c.doc}" if c.doc else ""
                 required = ", required" if c.required else ""
                 column = {"name": c.name, "description": f"{native} (text), checked as {c.type}{required}{note}."}

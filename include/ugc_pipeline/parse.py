@@ -31,8 +31,10 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 import pyarrow as pa
+from duckdb.sqltypes import VARCHAR
 
 from ugc_pipeline.landing import DeliveryError, LandedFile, Landing
+from ugc_pipeline.pii import KINDS, Pseudonymiser
 from ugc_pipeline.sources.base import Column, PageShape, RawTable, Source
 
 log = logging.getLogger(__name__)
@@ -169,9 +171,13 @@ def _json_error_detail(exc: Exception, file: LandedFile, data: bytes) -> str:
 class DeliveryParser:
     """Parses the files of one delivery of one source into per-table frames."""
 
-    def __init__(self, source: Source, landing: Landing):
+    def __init__(self, source: Source, landing: Landing, pseudonymiser: Pseudonymiser | None = None):
         self.source = source
         self.landing = landing
+        # Personal fields are replaced by their pseudonyms as they are parsed (ugc_pipeline.pii):
+        # in the raw columns and in the record as delivered. The ingest always passes one; None
+        # (unit tests of the parsing alone) keeps the values as delivered.
+        self.pii = pseudonymiser
         self.con = duckdb.connect()
         self.con.execute("set TimeZone = 'UTC'")
         # Give freed memory back at once (DuckDB's allocator keeps up to 128-512 MiB otherwise):
@@ -187,6 +193,35 @@ class DeliveryParser:
             self.con.execute(
                 f"create temp table {sql_ident('parsed_' + table.name)} (source_file varchar, "
                 f"record_number bigint, record_position varchar, raw_record varchar, {cols})")
+        if self.pii is not None:
+            self._register_pii_functions()
+
+    def _register_pii_functions(self) -> None:
+        """``ugc_pii_<kind>(value)`` and ``ugc_pii_record_<table>(json text)``: vectorised UDFs."""
+        pii = self.pii
+
+        def per_value(fn):
+            def call(values: pa.Array) -> pa.Array:
+                return pa.array([fn(v) for v in values.to_pylist()], pa.string())
+            return call
+
+        for kind in KINDS:
+            self.con.create_function(f"ugc_pii_{kind}", per_value(lambda v, k=kind: pii.apply(k, v)),
+                                     [VARCHAR], VARCHAR, type="arrow")
+        for i, table in enumerate(self.source.tables):
+            paths = table.personal_paths()
+            if paths:
+                self.con.create_function(f"ugc_pii_record_{i}", per_value(lambda v, f=paths: pii.record(f, v)),
+                                         [VARCHAR], VARCHAR, type="arrow")
+
+    def _pii_column(self, table: RawTable, column: Column, expr: str) -> str:
+        kind = table.personal_columns().get(column.name) if self.pii is not None else None
+        return f"ugc_pii_{kind}({expr})" if kind else expr
+
+    def _pii_record(self, table: RawTable, expr: str) -> str:
+        if self.pii is None or not table.personal_paths():
+            return expr
+        return f"ugc_pii_record_{self.source.tables.index(table)}({expr})"
 
     def close(self) -> None:
         self.con.close()
@@ -385,6 +420,8 @@ class DeliveryParser:
             else:
                 why = f"a JSON {_json_kind(type_)}"
             file = next(f for f in files if f.name == name)
+            if self.pii is not None and table.personal_paths():
+                line = self.pii.record(table.personal_paths(), line)
             self._reject(table, file, number, line_number, f"the line is a JSON object (got {why})", line)
         self.con.execute(
             "create or replace temp table docs as select name, record_number as doc_number, 1 as docs_in_file, "
@@ -419,14 +456,15 @@ class DeliveryParser:
             plain = [c for c in table.columns if not c.sql]
             paths = "[" + ", ".join(sql_literal(_json_path(c)) for c in plain) + "]"
             index = {c.name: i + 1 for i, c in enumerate(plain)}
-            exprs = ", ".join(
-                _blank_as_null(f"cast(({c.sql}) as varchar)") if c.sql else _blank_as_null(f"v[{index[c.name]}]")
+            exprs = ", ".join(self._pii_column(
+                table, c,
+                _blank_as_null(f"cast(({c.sql}) as varchar)") if c.sql else _blank_as_null(f"v[{index[c.name]}]"))
                 for c in table.columns)
             cols = ", ".join(sql_ident(c.name) for c in table.columns)
             con.execute(
                 f"insert into {sql_ident('parsed_' + table.name)} "
                 f"(source_file, record_number, record_position, raw_record, {cols}) "
-                f"select name, n, pos, cast(item as varchar), {exprs} "
+                f"select name, n, pos, {self._pii_record(table, 'cast(item as varchar)')}, {exprs} "
                 f"from (select *, json_extract_string(item, {paths}) as v from ({items}))",
                 params)
         con.execute("drop table docs")  # the parsed rows are all that is needed from here on
@@ -456,6 +494,9 @@ class DeliveryParser:
             raise DeliveryError(
                 f"{file.name}: the CSV header lacks required column(s) {', '.join(missing)} "
                 f"({_header_shown(header)})")
+        personal = {(c.path or c.name): kind for c in table.columns
+                    if (kind := table.personal_columns().get(c.name))}
+        personal.update({path[0]: kind for path, kind in table.personal_paths().items() if len(path) == 1})
         values: list[list[str | None]] = [[] for _ in header]
         numbers: list[int] = []
         n = 0
@@ -466,6 +507,8 @@ class DeliveryParser:
             if error == "unexpected end of data":
                 raise DeliveryError(f"{file.name}: cannot be read as csv: a quoted field opened on line {line} "
                                     "is never closed (is the file cut?)")
+            if (error is not None or len(fields) != len(header)) and self.pii is not None:
+                raw = self.pii.csv_row(header, personal, raw, sep)
             if error is not None:
                 self._reject(table, file, n, line, f"the row is valid CSV (got {error})", raw)
             elif len(fields) != len(header):
@@ -485,7 +528,8 @@ class DeliveryParser:
         by_header = dict(zip(header, names, strict=True))
         cols = ", ".join(sql_ident(c.name) for c in table.columns)
         exprs = ", ".join(
-            _blank_as_null(sql_ident(by_header[c.path or c.name])) if (c.path or c.name) in by_header else "null"
+            self._pii_column(table, c, _blank_as_null(sql_ident(by_header[c.path or c.name])))
+            if (c.path or c.name) in by_header else "null"
             for c in table.columns)
         raw = "json_object(" + ", ".join(f"{sql_literal(h)}, {sql_ident(by_header[h])}" for h in header) + ")"
         self.con.register("csv_rows", rows)
@@ -493,7 +537,8 @@ class DeliveryParser:
             self.con.execute(
                 f"insert into {sql_ident('parsed_' + table.name)} "
                 f"(source_file, record_number, record_position, raw_record, {cols}) "
-                f"select $name, record_number, 'row ' || record_number, cast({raw} as varchar), {exprs} "
+                f"select $name, record_number, 'row ' || record_number, "
+                f"{self._pii_record(table, f'cast({raw} as varchar)')}, {exprs} "
                 f"from csv_rows", {"name": file.name})
         finally:
             self.con.unregister("csv_rows")
@@ -606,9 +651,10 @@ def file_groups(files: list[LandedFile], max_bytes: int) -> list[list[LandedFile
     return groups
 
 
-def parse_delivery(source: Source, landing: Landing, files: list[LandedFile]) -> dict[str, ParsedTable]:
+def parse_delivery(source: Source, landing: Landing, files: list[LandedFile],
+                   pseudonymiser: Pseudonymiser | None = None) -> dict[str, ParsedTable]:
     """Parse every file of one delivery; raises DeliveryError on the first unusable file."""
-    parser = DeliveryParser(source, landing)
+    parser = DeliveryParser(source, landing, pseudonymiser)
     try:
         parser.add_files(files)
         return parser.result()

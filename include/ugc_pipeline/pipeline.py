@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from ugc_pipeline import batches, validation, warehouse
+from ugc_pipeline import batches, pii, validation, warehouse
 from ugc_pipeline.dialects import ParquetFiles
 from ugc_pipeline.landing import Landing
 from ugc_pipeline.parse import DeliveryError
@@ -245,7 +245,8 @@ def _parse(day: _Day, landing: Landing, settings: Settings, spool: str) -> None:
     day.t0 = time.perf_counter()
     os.makedirs(spool)
     day.stages.start("parse")
-    parsed = batches.read_delivery(source, landing, day.files, spool, settings.batch_records)
+    parsed = batches.read_delivery(source, landing, day.files, spool, settings.batch_records,
+                                   pseudonymiser=pii.pseudonymiser_for(settings))
     result.files_read = len(day.files)
     for warning in parsed.warnings:
         result.warn(warning)

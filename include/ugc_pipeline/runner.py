@@ -619,3 +619,14 @@ def run_replay(settings: Settings, conf: dict, progress: Callable[[str], None] =
                 progress(f"    FAILED tasks: {', '.join(run.failed)}")
             return False
         return run_marts_once(progress, stop) == "success"
+
+
+def run_erase(settings: Settings, conf: dict, progress: Callable[[str], None] = print,
+              stop: RunStop | None = None) -> tuple[str, str | None]:
+    """``ugc_erase`` through Airflow, with ``conf`` its params; (state, run id)."""
+    stop = RunStop.current(stop)
+    with _dags_ready(settings, progress, stop) as dags:
+        run = _dag_test(dags["ugc_erase"], stop, progress, logical_date=None, run_conf=conf)
+        if run.failed:
+            progress(f"    FAILED tasks: {', '.join(run.failed)}")
+        return run.state, run.run_id

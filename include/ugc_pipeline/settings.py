@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -104,6 +104,10 @@ class Settings:
     # the Postgres provider's hook), and the one a remote landing zone (s3://...) is read through.
     warehouse_conn_id: str = DEFAULT_WAREHOUSE_CONN_ID
     landing_conn_id: str = DEFAULT_LANDING_CONN_ID
+    # The key personal data is pseudonymised with (ugc_pipeline.pii): UGC_PII_KEY, or in Airflow
+    # tasks the password of the connection ``ugc_pii_key``; never a Variable (not masked), never
+    # shown (not in repr, describe or any message). "" = the generated key of an embedded DuckDB.
+    pii_key: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         try:
@@ -188,6 +192,7 @@ class Settings:
             source_checks=values["UGC_SOURCE_CHECKS"] or "",
             warehouse_conn_id=values["UGC_WAREHOUSE_CONN_ID"] or DEFAULT_WAREHOUSE_CONN_ID,
             landing_conn_id=values["UGC_LANDING_CONN_ID"] or DEFAULT_LANDING_CONN_ID,
+            pii_key=environ.get("UGC_PII_KEY") or "",
         )
 
     def describe(self) -> str:

@@ -28,10 +28,10 @@ def dagbag():
 
 def test_dags_import_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"ugc_ingest", "ugc_marts", "ugc_replay_quarantine", "ugc_marts_deadline"}
+    assert set(dagbag.dag_ids) == {"ugc_ingest", "ugc_marts", "ugc_replay_quarantine", "ugc_marts_deadline", "ugc_erase"}
 
 
-@pytest.mark.parametrize("dag_id", ["ugc_ingest", "ugc_marts", "ugc_replay_quarantine", "ugc_marts_deadline"])
+@pytest.mark.parametrize("dag_id", ["ugc_ingest", "ugc_marts", "ugc_replay_quarantine", "ugc_marts_deadline", "ugc_erase"])
 def test_dag_has_docs_tags_owner_and_retries(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     assert dag.doc_md and dag.doc_md.strip().startswith("###")
@@ -187,7 +187,7 @@ def test_parsing_a_dag_file_imports_no_heavy_module():
     """Parsing must stay cheap: no pandas, DuckDB, GX or warehouse driver at module level."""
     code = textwrap.dedent(f"""
         import importlib.util, sys
-        for name in ("ugc_ingest", "ugc_marts", "ugc_replay_quarantine", "ugc_marts_deadline"):
+        for name in ("ugc_ingest", "ugc_marts", "ugc_replay_quarantine", "ugc_marts_deadline", "ugc_erase"):
             spec = importlib.util.spec_from_file_location(name, {str(DAGS_DIR)!r} + "/" + name + ".py")
             spec.loader.exec_module(importlib.util.module_from_spec(spec))
         heavy = [m for m in ("pandas", "duckdb", "great_expectations", "psycopg", "pyarrow")
@@ -258,3 +258,12 @@ def test_the_task_preload_module_imports_what_the_tasks_need():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy())
     assert done.returncode == 0, done.stderr
     assert [x for x in done.stdout.splitlines() if x.startswith("MISSING=")] == ["MISSING="]
+
+
+def test_the_erase_dag_is_manual_takes_one_person_and_holds_the_warehouse(dagbag):
+    dag = dagbag.dags["ugc_erase"]
+    assert type(dag.timetable).__name__ == "NullTimetable"  # manual only
+    assert {"id", "email", "handle", "name", "dry_run"} <= set(dag.params.keys())
+    erase = dag.get_task("erase")
+    assert erase.pool == WAREHOUSE_POOL  # it deletes, then rebuilds the marts
+    assert [a.uri for a in erase.outlets] == ["ugc://warehouse/marts"]

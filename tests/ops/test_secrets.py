@@ -4,6 +4,10 @@ a password in the user info, a ``password=`` query parameter, other secret-looki
 
 from __future__ import annotations
 
+import os
+from datetime import date
+from pathlib import Path
+
 import pytest
 from ugc_pipeline import cli, warehouse
 from ugc_pipeline.settings import SETTING_NAMES, Settings, SettingsError, redact_url, url_secrets
@@ -137,3 +141,60 @@ def test_the_dbt_profile_mapping_uses_the_warehouse_connection_without_its_passw
         "postgres", "db.example", 6432, "kpi", "ugc", "require")
     assert SECRET not in json.dumps(profile)
     assert mapping.env_vars[PASSWORD_ENV] == f"d-{SECRET}"
+
+
+def test_no_secret_nor_personal_value_in_task_logs_xcom_or_run_records(airflow_runner, tmp_path, monkeypatch, capfd):
+    """Through Airflow: an ingest day and an erasure (``ugc_erase``, given the e-mail itself). The
+    pseudonymisation key comes from the Airflow connection ``ugc_pii_key``; neither it, nor the
+    e-mail, nor an API token of a connection appears in the task logs, the XComs, the run records
+    or the erasure's audit row."""
+    import json as _json
+
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+    from support.pii import pseudonym
+    from support.warehouse_env import Env
+    from ugc_pipeline.runner import run_erase
+
+    key, token, email = "pii-key-from-conn-4b1e", "yotpo-utoken-9c2f", "sophie.lambert@example.fr"
+    monkeypatch.delenv("UGC_PII_KEY", raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_UGC_PII_KEY", _json.dumps({"conn_type": "generic", "password": key}))
+    monkeypatch.setenv("AIRFLOW_CONN_UGC_YOTPO", _json.dumps({"conn_type": "http", "login": "app", "password": token}))
+    env = Env(tmp_path, gx_dir="", dbt_dir=str(tmp_path / "dbt"))
+    day = "2025-05-06"
+    env.write("yotpo_reviews", day, "page-1.json", {"reviews": [
+        {"id": 1, "sku": "MV-OLV-500", "score": 5, "title": "Top", "content": "Très bonne huile",
+         "created_at": "2025-05-06T08:00:00Z", "updated_at": "2025-05-06T08:00:00Z", "name": "Sophie L.",
+         "email": email, "deleted": False},
+        {"id": 2, "sku": "MV-OLV-500", "score": 9, "created_at": "2025-05-06T09:00:00Z", "email": email}]})
+
+    [day_run] = airflow_runner.run_days([date.fromisoformat(day)], env.settings, build_marts_each_day=False,
+                                        progress=lambda _m: None)
+    assert day_run.ok, day_run
+    # the key of the connection pseudonymised the e-mail, in raw and in the quarantine
+    me = pseudonym("email", email, key)
+    assert env.records("select email from raw.yotpo_reviews") == [{"email": me}]
+    assert env.rejects("yotpo_reviews")[0]["raw"]["email"] == me
+    env.close()
+
+    state, run_id = run_erase(env.settings, {"email": email}, progress=lambda _m: None)
+
+    assert state == "success"
+    with create_session() as session:
+        xcoms = [str(v) for v in session.scalars(select(XComModel.value).where(
+            XComModel.dag_id.in_(["ugc_ingest", "ugc_erase"])))]
+        erased = session.scalars(select(XComModel.value).where(XComModel.run_id == run_id)).all()
+    assert any(me in str(v) for v in erased)  # the task reports the pseudonym...
+    assert env.records("select count(*) as n from raw.yotpo_reviews") == [{"n": 0}] and env.rejects() == []
+    logs = capfd.readouterr()
+    records = _json.dumps(env.records("select * from audit.pipeline_runs") + env.records("select * from audit.erasures"),
+                          default=str)
+    files = "".join(p.read_text(errors="replace") for p in (Path(os.environ["AIRFLOW_HOME"]) / "logs").rglob("*")
+                    if p.is_file()) if (Path(os.environ["AIRFLOW_HOME"]) / "logs").is_dir() else ""
+    assert me in records
+    for secret in (key, token, email):  # ...never the key, a token or the value it was given
+        for where, text in (("task output", logs.out + logs.err), ("log files", files), ("XCom", "".join(xcoms)),
+                            ("run records", records)):
+            assert secret not in text, f"{secret} in the {where}"
+    env.close()

@@ -7,6 +7,7 @@ import json
 
 import pandas as pd
 import pytest
+from support.pii import pseudonym
 from ugc_pipeline.parse import DeliveryError
 
 DAY = "2025-05-06"
@@ -294,9 +295,11 @@ def test_tiktok_ids_exact_and_create_time_to_utc(env):
                 "from staging.stg_tiktok__videos").set_index("item_id")
     assert stg.loc["7234567890123456789", "created_at"] == ts("2025-05-06T22:30:00Z")
     assert stg.loc["9234567890123456789", "created_at"] == ts("2025-05-06T00:00:00Z")
+    # the handle is a pseudonym (ugc_pipeline.pii), the same for both spellings of one account
     assert stg.loc["7234567890123456789", "item_url"] == (
-        "https://www.tiktok.com/@Lucas_Miam/video/7234567890123456789")
-    assert stg.loc["7234567890123456789", "author_handle"] == "lucas_miam"
+        f"https://www.tiktok.com/@{pseudonym('handle', 'lucas_miam')}/video/7234567890123456789")
+    assert stg.loc["7234567890123456789", "author_handle"] == pseudonym("handle", "Lucas_Miam")
+    assert stg.loc["9234567890123456789", "author_handle"] == pseudonym("handle", "lucas_miam")
     assert stg.loc["7234567890123456789", "views"] == 20450
     enriched = env.q("select item_id, kpi_date from intermediate.int_ugc_items__enriched order by item_id")
     assert [(r["item_id"], str(r["kpi_date"])) for r in records(enriched)] == [
@@ -566,7 +569,8 @@ def test_bad_records_are_quarantined_with_file_position_reasons_and_raw(env):
         "yotpo_reviews", "yotpo_reviews/2025-05-06/page-1.json", "$.reviews[1]")
     assert "score" in yot["reasons"] and "nine" in yot["reasons"]
     yot_raw = json.loads(yot["raw"])
-    assert (yot_raw["id"], yot_raw["score"], yot_raw["email"]) == (487000202, "nine", "sophie.lambert@example.fr")
+    assert (yot_raw["id"], yot_raw["score"], yot_raw["email"]) == (
+        487000202, "nine", pseudonym("email", "sophie.lambert@example.fr"))  # as delivered but for personal data
 
     runs = records(env.q("select source, status, files_read, records_read, records_loaded, records_rejected "
                          "from audit.pipeline_runs where run_id = 'run-q' order by source"))
@@ -619,30 +623,40 @@ def test_ingesting_the_same_day_twice_leaves_raw_and_quarantine_identical(env):
 
 # -- Personal data ---------------------------------------------------------------------------
 
-def test_personal_data_reaches_no_mart(env):
+def test_personal_data_is_pseudonymised_in_raw_and_quarantine_and_reaches_no_table(env):
     env.deliver_business()
     env.write("yotpo_reviews", DAY, "page-1.json", {"reviews": [
         yotpo_review(487000401, "2025-05-06T08:00:00Z", name="Sophie Lambert", email="sophie.lambert@example.fr"),
+        # the same person, spelled otherwise, in a record that is quarantined (score 9)
+        yotpo_review(487000402, "2025-05-06T09:00:00Z", score=9, name=" sophie  LAMBERT",
+                     email="Sophie.Lambert@Example.fr "),
     ]})
     env.write("google_business_reviews", DAY, "page-1.json", {"reviews": [
         google_review("G1", "4816235201934567890", "FIVE", "2025-05-06T09:00:00Z", "Top", name="Camille Durand"),
-    ], "averageRating": 5, "totalReviewCount": 1})
+        google_review("G2", "4816235201934567890", "SIX", "2025-05-06T10:00:00Z", "Top", name="Camille Durand"),
+    ], "averageRating": 5, "totalReviewCount": 2})
     env.ingest("yotpo_reviews", DAY)
     env.ingest("google_business_reviews", DAY)
     env.build()
 
-    personal = ("Sophie Lambert", "sophie.lambert@example.fr", "Camille Durand")
-    # the raw layer does hold them (so the scan below can find them if they leak)
-    assert env.q("select name from raw.yotpo_reviews")["name"][0] == "Sophie Lambert"
-    assert env.q("select email from raw.yotpo_reviews")["email"][0] == "sophie.lambert@example.fr"
-    assert env.q('select "reviewer__displayName" from raw.google_business_reviews'
-                 )["reviewer__displayName"][0] == "Camille Durand"
+    personal = ("Sophie Lambert", "sophie.lambert@example.fr", "Camille Durand", "googleusercontent.com/a-/ALV-UjX")
+    email, name = pseudonym("email", "sophie.lambert@example.fr"), pseudonym("name", "Sophie Lambert")
+    # raw and the quarantine hold the keyed pseudonyms: one person, one id, whatever the spelling
+    assert env.records("select name, email from raw.yotpo_reviews") == [{"name": name, "email": email}]
+    assert env.q('select "reviewer__displayName" as v from raw.google_business_reviews')["v"][0] == pseudonym(
+        "name", "Camille Durand")
+    quarantined = {r["source"]: r["raw"] for r in env.rejects()}
+    assert (quarantined["yotpo_reviews"]["name"], quarantined["yotpo_reviews"]["email"]) == (name, email)
+    assert quarantined["google_business_reviews"]["reviewer"] == {
+        "profilePhotoUrl": pseudonym("url", "https://lh3.googleusercontent.com/a-/ALV-UjX=s120"),
+        "displayName": pseudonym("name", "Camille Durand"), "isAnonymous": False}
     assert env.q("select sum(ugc_count) as n from marts.ugc_daily")["n"][0] == 2
-    text_columns = env.q("select table_name, column_name from information_schema.columns "
-                         "where table_schema = 'marts' and data_type = 'VARCHAR'")
-    assert len(text_columns) > 0
+    # no table or view of any layer holds a personal value
+    text_columns = env.q("select table_schema, table_name, column_name from information_schema.columns "
+                         "where data_type = 'VARCHAR'")
+    assert set(text_columns["table_schema"]) >= {"raw", "staging", "intermediate", "marts", "audit"}
     leaks = []
-    for table, column in text_columns.itertuples(index=False):
-        values = env.q(f'select distinct "{column}" as v from marts."{table}" where "{column}" is not null')["v"]
-        leaks += [(table, column, v) for v in values for p in personal if p.lower() in v.lower()]
+    for schema, table, column in text_columns.itertuples(index=False):
+        values = env.q(f'select distinct "{column}" as v from {schema}."{table}" where "{column}" is not null')["v"]
+        leaks += [(schema, table, column) for v in values for p in personal if p.lower() in v.lower()]
     assert leaks == []

@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from support.pii import pseudonymised_record
 from support.warehouse_env import (  # noqa: F401  (the business snapshots the corpus refers to, re-exported)
     AMBASSADORS_CSV,
     BUSINESS_DAY,
@@ -35,6 +36,7 @@ from support.warehouse_env import (  # noqa: F401  (the business snapshots the c
     STORES_CSV,
     position_key,
 )
+from ugc_pipeline.sources import get_source
 
 DAY = "2025-05-06"
 NEXT_DAY = "2025-05-07"
@@ -177,9 +179,15 @@ class QuarantineCase:
             for i, rec in enumerate(f.records):
                 yield f, i, rec
 
+    def _table(self, f: FileSpec):
+        kind = f.wrap([]).get("kind") if f.fmt == "json" and f.wrap else None
+        return get_source(self.source).table_for_kind(kind)
+
     def expected_rejects(self, day: str = DAY) -> list[dict]:
+        # the record as delivered, but for its personal fields: their pseudonyms (support.pii)
         return sorted(({"file": f"{self.source}/{day}/{f.name}", "position": f.position(i), "reasons": rec.reasons,
-                        "raw": f.raw(rec)} for f, i, rec in self.records() if rec.kind),
+                        "raw": pseudonymised_record(self._table(f), f.raw(rec))}
+                       for f, i, rec in self.records() if rec.kind),
                       key=lambda r: (r["file"], position_key(r["position"])))
 
     def expected_loaded(self, day: str = DAY) -> list[tuple[str, str]]:

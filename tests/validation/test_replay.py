@@ -25,7 +25,9 @@ from corpus import (
     yotpo_file,
     yotpo_review,
 )
+from support.pii import pseudonymised_record
 from ugc_pipeline.pipeline import replay_quarantine
+from ugc_pipeline.sources import get_source
 
 # The catalogue catches up: the tapenade and its GTIN, in the next products snapshot.
 PRODUCTS_WITH_NEW_SKU = PRODUCTS_CSV + f"{NEW_SKU},03760123450031,Tapenade noire 190 g,Maison Verte,Sauces\n"
@@ -60,6 +62,11 @@ def assert_same(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFrame])
         pd.testing.assert_frame_equal(before[table], after[table], obj=table)
 
 
+def kept(review: dict) -> dict:
+    """A Yotpo review as the quarantine keeps it: as delivered but for its personal fields."""
+    return pseudonymised_record(get_source("yotpo_reviews").tables[0], review)
+
+
 def without_run(rows: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "run_id"} for r in rows]
 
@@ -70,7 +77,7 @@ def test_a_record_quarantined_for_an_unknown_sku_loads_once_the_products_catch_u
     env.deliver("yotpo_reviews", DAY, yotpo_day(487001001, new))
     env.ingest("yotpo_reviews", DAY, run_id="run-day")
     assert [(r["position"], r["reasons"], r["raw"]) for r in env.rejects()] == [
-        ("$.reviews[3]", UNKNOWN_SKU_REASON, new)]
+        ("$.reviews[3]", UNKNOWN_SKU_REASON, kept(new))]
     env.build()
     assert NEW_SKU not in set(env.q("select sku from marts.ugc_daily")["sku"])
 
@@ -131,8 +138,9 @@ def test_replay_keeps_still_bad_records_quarantined_filters_and_never_duplicates
         ("yotpo_reviews", DAY, 4, 1)]
     assert [(r["source"], r["delivery_date"], r["position"], r["reasons"], r["raw"], r["run_id"])
             for r in env.rejects()] == [
-        ("yotpo_reviews", DAY, "$.reviews[4]", "score between 1 and 5" + got(9), still_bad, "replay-day"),
-        ("yotpo_reviews", NEXT_DAY, "$.reviews[3]", UNKNOWN_SKU_REASON, yotpo_review(487003004, NEW_SKU), "run-days")]
+        ("yotpo_reviews", DAY, "$.reviews[4]", "score between 1 and 5" + got(9), kept(still_bad), "replay-day"),
+        ("yotpo_reviews", NEXT_DAY, "$.reviews[3]", UNKNOWN_SKU_REASON, kept(yotpo_review(487003004, NEW_SKU)),
+         "run-days")]
     # Everything left.
     results = replay_quarantine(env.settings, run_id="replay-all")
     assert [(r.source, r.delivery_date, r.records_loaded, r.records_rejected) for r in results] == [
@@ -143,7 +151,8 @@ def test_replay_keeps_still_bad_records_quarantined_filters_and_never_duplicates
     assert len(state["yotpo_reviews"]) == 8 and len(state["wom_surveys"]) == 4
     assert not state["yotpo_reviews"].duplicated(["delivery_date", "id"]).any()
     assert quarantine == [{"source": "yotpo_reviews", "delivery_date": DAY, "file": f"yotpo_reviews/{DAY}/reviews-page-1.json",
-                           "position": "$.reviews[4]", "reasons": "score between 1 and 5" + got(9), "raw": still_bad}]
+                           "position": "$.reviews[4]", "reasons": "score between 1 and 5" + got(9),
+                           "raw": kept(still_bad)}]
 
     # Replaying again re-reads the delivery that still has a quarantined record: same rows, no duplicates.
     results = replay_quarantine(env.settings, run_id="replay-again")

@@ -4,7 +4,7 @@ The core of nano-influence. Blank metrics are unknown. The same post may also ar
 platform's own API; the intermediate layer counts it once and keeps the measured metrics.
 """
 
-from ugc_pipeline.sources.base import RawTable, Source, csv_columns, in_set, non_negative, resolves
+from ugc_pipeline.sources.base import RawTable, Source, csv_columns, in_set, non_negative, personal, resolves
 
 SOURCE = Source(
     name="ambassador_posts",
@@ -25,6 +25,8 @@ SOURCE = Source(
                 resolves("ambassador_id", "ambassadors.ambassador_id"),
             ),
             description="One declared post per delivered version.",
+            # the account handle a post URL names (TikTok /@handle/, Instagram /stories/handle/)
+            personal=(personal("post_url", "post_url"),),
             columns=csv_columns(
                 "post_id", "ambassador_id", "campaign_id", "platform", "post_url", "content_type",
                 "posted_at", "followers_at_post", "likes", "comments", "shares", "views",

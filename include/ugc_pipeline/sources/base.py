@@ -96,6 +96,28 @@ def resolves_any(**targets: str) -> Rule:
     return Rule("resolves", tuple(targets), reference=tuple(targets.values()))
 
 
+# What kind of personal data a field holds (how it is normalised and pseudonymised: ugc_pipeline.pii).
+PiiKind = Literal["email", "handle", "name", "url", "post_url"]
+
+
+@dataclass(frozen=True)
+class Personal:
+    """A field that says who a person is: pseudonymised at ingestion (``ugc_pipeline.pii``), in
+    the raw column and in the record as delivered (the quarantine's ``raw``).
+
+    ``field`` is a raw column's name; a field of the delivered record that feeds no raw column
+    (Google's ``reviewer.profilePhotoUrl``) is named by its ``path`` instead (a JSON path, or a
+    CSV header), and ``field`` then just names it."""
+
+    field: str
+    kind: PiiKind
+    path: str | None = None
+
+
+def personal(field: str, kind: PiiKind, path: str | None = None) -> Personal:
+    return Personal(field, kind, path)
+
+
 @dataclass(frozen=True)
 class RawTable:
     """A table of the raw layer: one row per record as delivered, plus delivery metadata."""
@@ -116,12 +138,33 @@ class RawTable:
     created_column: str | None = None
     version_column: str | None = None
     rules: tuple[Rule, ...] = ()
+    # The personal data of a record, all in one place: pseudonymised at ingestion (ugc_pipeline.pii).
+    personal: tuple[Personal, ...] = ()
 
     def column(self, name: str) -> Column:
         for col in self.columns:
             if col.name == name:
                 return col
         raise KeyError(name)
+
+    def personal_columns(self) -> dict[str, str]:
+        """Raw column -> kind of personal data, for the columns that hold some."""
+        names = {c.name for c in self.columns}
+        return {p.field: p.kind for p in self.personal if p.path is None and p.field in names}
+
+    def personal_paths(self) -> dict[tuple[str, ...], str]:
+        """Key path in the delivered record (a JSON object, or a CSV row keyed by its header) ->
+        kind, for every personal field of the record, whether or not a raw column holds it."""
+        out: dict[tuple[str, ...], str] = {}
+        for p in self.personal:
+            path = p.path
+            if path is None:
+                col = self.column(p.field)
+                if col.path is None:  # derived from the page, not the record (Instagram's user__username)
+                    continue
+                path = col.path
+            out[tuple(path.removeprefix("$.").split(".")) if path.startswith("$.") else (path,)] = p.kind
+        return out
 
 
 @dataclass(frozen=True)

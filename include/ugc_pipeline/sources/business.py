@@ -1,12 +1,12 @@
 """The brand's business tables: snapshots (products, stores, ambassadors, campaigns) and daily
 facts (web conversion, store sales). Plain CSV with a header row."""
 
-from ugc_pipeline.sources.base import RawTable, Rule, Source, csv_columns, non_negative, resolves
+from ugc_pipeline.sources.base import Personal, RawTable, Rule, Source, csv_columns, non_negative, personal, resolves
 
 
 def _csv_source(name: str, description: str, columns, key, types=None, required=None,
                 rules: tuple[Rule, ...] = (), created_column: str | None = None,
-                is_reference: bool = False) -> Source:
+                is_reference: bool = False, personal: tuple[Personal, ...] = ()) -> Source:
     return Source(
         name=name,
         formats=("csv",),
@@ -15,6 +15,7 @@ def _csv_source(name: str, description: str, columns, key, types=None, required=
         is_reference=is_reference,
         tables=(
             RawTable(name=name, key=key, description=description, rules=rules, created_column=created_column,
+                     personal=personal,
                      columns=csv_columns(*columns, types=types, required=required or key)),
         ),
     )
@@ -31,7 +32,8 @@ STORES = _csv_source(
 AMBASSADORS = _csv_source(
     "ambassadors", "Ambassador roster snapshot (one row per ambassador and platform).",
     ("ambassador_id", "platform", "handle", "followers", "zone_id"), key=("ambassador_id", "platform"),
-    types={"followers": "int"}, required=("ambassador_id",), rules=non_negative("followers"), is_reference=True)
+    types={"followers": "int"}, required=("ambassador_id",), rules=non_negative("followers"), is_reference=True,
+    personal=(personal("handle", "handle"),))
 CAMPAIGNS = _csv_source(
     "campaigns", "Campaign list snapshot; the newest delivery wins.",
     ("campaign_id", "brand", "sku", "start_date", "end_date", "hashtags", "exposed_zone_ids"),

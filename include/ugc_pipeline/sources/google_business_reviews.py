@@ -12,7 +12,7 @@ two are derived and named after where they come from: ``name__locationId`` (the
 ``reviewMediaItems__count`` (the number of entries in ``reviewMediaItems``).
 """
 
-from ugc_pipeline.sources.base import PageShape, RawTable, Source, col, in_set, non_negative, resolves
+from ugc_pipeline.sources.base import PageShape, RawTable, Source, col, in_set, non_negative, personal, resolves
 
 SOURCE = Source(
     name="google_business_reviews",
@@ -36,6 +36,9 @@ SOURCE = Source(
                 *non_negative("reviewMediaItems__count"),
             ),
             description="One Google review per delivered version.",
+            # the reviewer's photo is in no raw column, but in the record the quarantine keeps
+            personal=(personal("reviewer__displayName", "name"),
+                      personal("reviewer.profilePhotoUrl", "url", path="$.reviewer.profilePhotoUrl")),
             columns=(
                 col("name", "$.name", required=True,
                     doc="accounts/{accountId}/locations/{locationId}/reviews/{reviewId}"),
@@ -43,7 +46,7 @@ SOURCE = Source(
                 col("name__locationId", required=True,
                     sql="regexp_extract(json_extract_string(item, '$.name'), '/locations/([^/]+)/', 1)",
                     doc="the {locationId} segment of name"),
-                col("reviewer__displayName", "$.reviewer.displayName", doc="personal data"),
+                col("reviewer__displayName", "$.reviewer.displayName", doc="the reviewer's name"),
                 col("reviewer__isAnonymous", "$.reviewer.isAnonymous", "bool"),
                 col("starRating", "$.starRating", required=True, doc="ONE..FIVE or STAR_RATING_UNSPECIFIED"),
                 col("comment", "$.comment"),

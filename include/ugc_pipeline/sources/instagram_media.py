@@ -12,7 +12,7 @@ named ``<metric>`` in the media's ``insights.data`` list; ``user__<field>`` is a
 User node the page is (``user__id`` is the page's ``id``: the media's own ``id`` takes ``id``).
 """
 
-from ugc_pipeline.sources.base import PageShape, RawTable, Source, col, in_set, non_negative
+from ugc_pipeline.sources.base import PageShape, RawTable, Source, col, in_set, non_negative, personal
 
 
 def _insight(metric: str) -> str:
@@ -45,10 +45,13 @@ SOURCE = Source(
                               "insights__views", "insights__impressions", "insights__saved", "insights__shares"),
             ),
             description="One Instagram media per delivered version (metrics grow between versions).",
+            # the media's own ``username`` (its owner) when the export asks for it
+            personal=(personal("user__username", "handle"), personal("username", "handle", path="$.username")),
             columns=(
                 col("user__id", sql="json_extract_string(doc, '$.id')", required=True,
                     doc="the page's id: the IG User the media belong to"),
-                col("user__username", sql="json_extract_string(doc, '$.username')", doc="the page's username"),
+                col("user__username", sql="json_extract_string(doc, '$.username')",
+                    doc="the page's username"),
                 col("user__followers_count", type="int", sql="json_extract_string(doc, '$.followers_count')",
                     doc="the page's followers_count"),
                 col("id", "$.id", required=True),

@@ -4,7 +4,7 @@ Gotchas: quoted fields hold separators and newlines; ``product_id`` may be blank
 is then found by ``gtin``; only ``moderation_status = APPROVED`` rows count.
 """
 
-from ugc_pipeline.sources.base import RawTable, Source, between, csv_columns, in_set, non_negative, resolves_any
+from ugc_pipeline.sources.base import RawTable, Source, between, csv_columns, in_set, non_negative, personal, resolves_any
 
 SOURCE = Source(
     name="retailer_reviews",
@@ -25,6 +25,7 @@ SOURCE = Source(
                 resolves_any(product_id="products.sku", gtin="products.gtin"),
             ),
             description="One retailer review per delivered version.",
+            personal=(personal("user_nickname", "handle"),),  # the reviewer's name on the retailer's site
             columns=csv_columns(
                 "review_id", "product_id", "gtin", "rating", "title", "review_text",
                 "submission_time", "last_modification_time", "user_nickname", "is_recommended",

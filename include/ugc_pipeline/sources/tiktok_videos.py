@@ -7,7 +7,7 @@ Raw columns are the API's field names; ``hashtag_names``, a list, is kept as its
 spaces.
 """
 
-from ugc_pipeline.sources.base import PageShape, RawTable, Source, col, non_negative
+from ugc_pipeline.sources.base import PageShape, RawTable, Source, col, non_negative, personal
 
 SOURCE = Source(
     name="tiktok_videos",
@@ -23,10 +23,11 @@ SOURCE = Source(
             created_column="create_time",
             rules=non_negative("like_count", "comment_count", "share_count", "view_count"),
             description="One TikTok video per delivered version.",
+            personal=(personal("username", "handle"),),
             columns=(
                 col("id", "$.id", required=True),
                 col("create_time", "$.create_time", "unix_seconds", required=True),
-                col("username", "$.username"),
+                col("username", "$.username", doc="the author's handle"),
                 col("video_description", "$.video_description"),
                 col("hashtag_names", type="text",
                     sql="array_to_string(json_extract_string(item, '$.hashtag_names[*]'), ' ')",

@@ -1,12 +1,12 @@
 """Yotpo reviews API pages: ``{"reviews": [...]}``.
 
 Gotchas: ``deleted: true`` removes a review that an earlier delivery brought; ``name`` and
-``email`` are personal data and stop at the raw layer. An error response
+``email`` are personal data: pseudonymised at ingestion (``personal``). An error response
 (``{"status": {"code": 401, ...}}``) or a page without ``reviews`` fails the file.
 Raw columns are the API's field names (``id``, ``deleted``...); staging renames them.
 """
 
-from ugc_pipeline.sources.base import PageShape, RawTable, Source, between, col, non_negative, resolves
+from ugc_pipeline.sources.base import PageShape, RawTable, Source, between, col, non_negative, personal, resolves
 
 SOURCE = Source(
     name="yotpo_reviews",
@@ -24,6 +24,7 @@ SOURCE = Source(
             version_column="updated_at",
             rules=(between("score", 1, 5), *non_negative("votes_up", "votes_down"), resolves("sku", "products.sku")),
             description="One Yotpo review per delivered version.",
+            personal=(personal("name", "name"), personal("email", "email")),
             columns=(
                 col("id", "$.id", required=True),
                 col("sku", "$.sku", required=True),
@@ -34,8 +35,8 @@ SOURCE = Source(
                 col("updated_at", "$.updated_at", "timestamp"),
                 col("votes_up", "$.votes_up", "int"),
                 col("votes_down", "$.votes_down", "int"),
-                col("name", "$.name", doc="the reviewer's name: personal data"),
-                col("email", "$.email", doc="the reviewer's e-mail: personal data"),
+                col("name", "$.name", doc="the reviewer's name"),
+                col("email", "$.email", doc="the reviewer's e-mail"),
                 col("reviewer_type", "$.reviewer_type"),
                 col("deleted", "$.deleted", "bool"),
                 col("archived", "$.archived", "bool"),

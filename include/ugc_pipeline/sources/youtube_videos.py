@@ -8,7 +8,7 @@ Raw columns are the API's field names, nested ones joined by ``__`` (``snippet__
 ``statistics__viewCount``); ``snippet__tags``, a list, is kept as its tags joined by spaces.
 """
 
-from ugc_pipeline.sources.base import PageShape, RawTable, Source, col, non_negative
+from ugc_pipeline.sources.base import PageShape, RawTable, Source, col, non_negative, personal
 
 SOURCE = Source(
     name="youtube_videos",
@@ -27,6 +27,8 @@ SOURCE = Source(
             created_column="snippet__publishedAt",
             rules=non_negative("statistics__viewCount", "statistics__likeCount", "statistics__commentCount"),
             description="One YouTube video per delivered version.",
+            # the channel's name is in no raw column, but in the record the quarantine keeps
+            personal=(personal("snippet.channelTitle", "name", path="$.snippet.channelTitle"),),
             columns=(
                 col("id", "$.id", required=True),
                 col("snippet__publishedAt", "$.snippet.publishedAt", "timestamp", required=True),
@@ -47,6 +49,8 @@ SOURCE = Source(
             key=("id",),
             rules=non_negative("statistics__subscriberCount"),
             description="One YouTube channel per delivered version.",
+            personal=(personal("snippet.title", "name", path="$.snippet.title"),
+                      personal("snippet.customUrl", "handle", path="$.snippet.customUrl")),
             columns=(
                 col("id", "$.id", required=True),
                 col("statistics__subscriberCount", "$.statistics.subscriberCount", "int"),
