@@ -19,6 +19,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task
 from ugc_pipeline.airflow_support import layer_assets
+from ugc_pipeline.alerts import dag_default_args
+from ugc_pipeline.pools import POOL_CHECK_TASK_ID
 from ugc_pipeline.settings import WAREHOUSE_POOL
 
 _, _, MARTS = layer_assets()
@@ -31,8 +33,7 @@ _, _, MARTS = layer_assets()
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "data-engineering", "retries": 1, "retry_delay": pendulum.duration(minutes=5),
-                  "execution_timeout": pendulum.duration(hours=1)},  # deletes, then one marts build
+    default_args=dag_default_args(retries=1),
     params={
         "id": Param(None, type=["null", "string"], description="The person's pseudonym (64 hex digits): preferred."),
         "email": Param(None, type=["null", "string"], description="A reviewer's e-mail (kept in Airflow's run)."),
@@ -50,7 +51,14 @@ def ugc_erase():
 
         return erase_task(context)
 
-    erase()
+    @task(task_id=POOL_CHECK_TASK_ID, retries=0)
+    def check_pool() -> int | None:
+        """Fail the run at its start when the `ugc_warehouse` pool does not exist, saying how to create it."""
+        from ugc_pipeline.pools import check_pool_task
+
+        return check_pool_task(WAREHOUSE_POOL)
+
+    check_pool() >> erase()
 
 
 ugc_erase()

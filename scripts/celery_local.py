@@ -594,13 +594,15 @@ class CeleryLocal:
         engine = warehouse.create_warehouse_engine(self.warehouse_url)
         try:
             runs = warehouse.query_frame(
-                engine, "select source, extract(epoch from (finished_at - started_at)) as seconds "
-                        "from audit.pipeline_runs where run_id = :r and finished_at is not null", {"r": ingest_run_id})
+                engine, "select source, extract(epoch from (max(finished_at) - min(started_at))) as seconds "
+                        "from audit.pipeline_runs where run_id = :r and finished_at is not null group by source",
+                {"r": ingest_run_id})
         finally:
             engine.dispose()
-        for r in runs.itertuples():  # a backfill task writes one run record per day
-            key = ("ugc_ingest", f"ingest_{r.source}")
-            work[key] = work.get(key, 0.0) + float(r.seconds or 0)
+        # a backfill task writes one run record per day, the days of a chunk started together: its
+        # data work is the span from its first record's start to its last one's end
+        for r in runs.itertuples():
+            work[("ugc_ingest", f"ingest_{r.source}")] = float(r.seconds or 0)
         if marts_run:
             for row in self.meta("select value from xcom where dag_id = 'ugc_marts' and task_id = 'dbt_build' "
                                  "and run_id = %(r)s and key = 'return_value'", {"r": marts_run["run_id"]}):

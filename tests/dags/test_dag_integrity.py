@@ -102,7 +102,7 @@ def test_a_bad_operating_setting_is_a_clear_import_error(monkeypatch, name, valu
     assert bag.import_errors and all(message in e for e in bag.import_errors.values()), bag.import_errors
 
 
-@pytest.mark.parametrize("dag_id", ["ugc_ingest", "ugc_marts", "ugc_replay_quarantine"])
+@pytest.mark.parametrize("dag_id", ["ugc_ingest", "ugc_marts", "ugc_replay_quarantine", "ugc_erase"])
 def test_a_missing_pool_fails_the_run_at_its_start(dagbag, dag_id):
     """Every task that takes the warehouse pool waits for ``check_pool``, which takes no pool, has
     no upstream (it runs at the run's start) and no retry (a missing pool fails at once)."""
