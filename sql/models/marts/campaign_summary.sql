@@ -3,8 +3,6 @@
 -- web conversion during the campaign against the 28 days before it (Katz interval of a ratio of
 -- two proportions) and the in-store sales uplift (difference in differences; delta method on the
 -- log of the ratio, with the between-store variances). Methods: docs/DECISIONS.md.
-{%- set content_types = ['photo', 'video', 'carousel', 'reel', 'story', 'recipe', 'tutorial', 'review', 'rating', 'text'] %}
-{%- set tiers = ['nano', 'micro', 'macro', 'unknown'] %}
 with campaigns as (
     select * from {{ ref('int_brand__campaigns_current') }}
 ),
@@ -19,14 +17,23 @@ ugc as (
     select
         campaign_id,
         count(*) as ugc_count,
-        {%- for t in content_types %}
-        count(case when content_type = '{{ t }}' then 1 end) as ugc_{{ t }},
-        {%- endfor %}
-        count(case when content_type is null or content_type not in ('{{ content_types | join("', '") }}') then 1 end)
-            as ugc_other_type,
-        {%- for t in tiers %}
-        count(case when influencer_tier = '{{ t }}' then 1 end) as ugc_{{ t }}{{ '_tier' if t == 'unknown' }},
-        {%- endfor %}
+        count(case when content_type = 'photo' then 1 end) as ugc_photo,
+        count(case when content_type = 'video' then 1 end) as ugc_video,
+        count(case when content_type = 'carousel' then 1 end) as ugc_carousel,
+        count(case when content_type = 'reel' then 1 end) as ugc_reel,
+        count(case when content_type = 'story' then 1 end) as ugc_story,
+        count(case when content_type = 'recipe' then 1 end) as ugc_recipe,
+        count(case when content_type = 'tutorial' then 1 end) as ugc_tutorial,
+        count(case when content_type = 'review' then 1 end) as ugc_review,
+        count(case when content_type = 'rating' then 1 end) as ugc_rating,
+        count(case when content_type = 'text' then 1 end) as ugc_text,
+        count(case when content_type is null or content_type not in (
+            'photo', 'video', 'carousel', 'reel', 'story', 'recipe', 'tutorial', 'review', 'rating', 'text'
+        ) then 1 end) as ugc_other_type,
+        count(case when influencer_tier = 'nano' then 1 end) as ugc_nano,
+        count(case when influencer_tier = 'micro' then 1 end) as ugc_micro,
+        count(case when influencer_tier = 'macro' then 1 end) as ugc_macro,
+        count(case when influencer_tier = 'unknown' then 1 end) as ugc_unknown_tier,
         count(distinct ambassador_id) as ambassador_count,
         count(distinct author_key) as author_count,
         cast(sum(views) as bigint) as views,
@@ -195,14 +202,21 @@ final as (
         campaigns.start_date,
         campaigns.end_date,
         coalesce(ugc.ugc_count, 0) as ugc_count,
-        {%- for t in content_types %}
-        coalesce(ugc.ugc_{{ t }}, 0) as ugc_{{ t }},
-        {%- endfor %}
+        coalesce(ugc.ugc_photo, 0) as ugc_photo,
+        coalesce(ugc.ugc_video, 0) as ugc_video,
+        coalesce(ugc.ugc_carousel, 0) as ugc_carousel,
+        coalesce(ugc.ugc_reel, 0) as ugc_reel,
+        coalesce(ugc.ugc_story, 0) as ugc_story,
+        coalesce(ugc.ugc_recipe, 0) as ugc_recipe,
+        coalesce(ugc.ugc_tutorial, 0) as ugc_tutorial,
+        coalesce(ugc.ugc_review, 0) as ugc_review,
+        coalesce(ugc.ugc_rating, 0) as ugc_rating,
+        coalesce(ugc.ugc_text, 0) as ugc_text,
         coalesce(ugc.ugc_other_type, 0) as ugc_other_type,
-        {%- for t in tiers %}
-        {%- set c = 'ugc_' ~ t ~ ('_tier' if t == 'unknown' else '') %}
-        coalesce(ugc.{{ c }}, 0) as {{ c }},
-        {%- endfor %}
+        coalesce(ugc.ugc_nano, 0) as ugc_nano,
+        coalesce(ugc.ugc_micro, 0) as ugc_micro,
+        coalesce(ugc.ugc_macro, 0) as ugc_macro,
+        coalesce(ugc.ugc_unknown_tier, 0) as ugc_unknown_tier,
         coalesce(ugc.ambassador_count, 0) as ambassador_count,
         coalesce(ugc.author_count, 0) as author_count,
         coalesce(reach.potential_reach, 0) as potential_reach,
