@@ -320,6 +320,8 @@ def export_settings(settings: Settings) -> None:
         "UGC_LOCK_WAIT_SECONDS": str(settings.lock_wait_seconds),
         "UGC_BATCH_RECORDS": str(settings.batch_records), "UGC_SOURCE_CHECKS": settings.source_checks,
         "UGC_WAREHOUSE_CONN_ID": settings.warehouse_conn_id, "UGC_LANDING_CONN_ID": settings.landing_conn_id,
+        "UGC_MIN_SESSIONS": str(settings.min_sessions), "UGC_MIN_ORDERS": str(settings.min_orders),
+        "UGC_MIN_STORES_PER_ARM": str(settings.min_stores_per_arm),
     })
 
 

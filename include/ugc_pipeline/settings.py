@@ -28,7 +28,7 @@ DEFAULT_LANDING_CONN_ID = "aws_default"
 SETTING_NAMES = ("UGC_LANDING_URI", "UGC_WAREHOUSE_URL", "UGC_TIMEZONE", "UGC_GX_DIR", "UGC_DBT_DIR", "UGC_MAX_REJECTED_SHARE",
                  "UGC_PULL_SOURCES", "UGC_PULL_LOOKBACK_DAYS", "UGC_PULL_REPULL_DAYS", "UGC_PULL_MAX_RETRIES",
                  "UGC_LOCK_WAIT_SECONDS", "UGC_BATCH_RECORDS", "UGC_SOURCE_CHECKS", "UGC_WAREHOUSE_CONN_ID",
-                 "UGC_LANDING_CONN_ID")
+                 "UGC_LANDING_CONN_ID", "UGC_MIN_SESSIONS", "UGC_MIN_ORDERS", "UGC_MIN_STORES_PER_ARM")
 
 # How long a run waits for a warehouse another process is using before it gives up: another
 # ``ugc-pipeline`` run on the same DuckDB file or Airflow home, or DuckDB's own file lock when a
@@ -66,6 +66,14 @@ MARTS_DEADLINE = "UGC_MARTS_DEADLINE"
 DEFAULT_MARTS_DEADLINE = "07:00"
 TASK_TIMEOUT_MINUTES = "UGC_TASK_TIMEOUT_MINUTES"
 DEFAULT_TASK_TIMEOUT_MINUTES = 180
+
+# "Too little data" thresholds of the analyst marts' verdicts (marts.campaign_summary,
+# marts.review_bucket_conversion; docs/DECISIONS.md, "Uncertainty of the analyst marts"): a
+# conversion comparison needs this many sessions and orders in each of its two windows, a sales
+# uplift this many stores in each arm. Passed to dbt as vars (ugc_pipeline.transform.dbt_vars).
+DEFAULT_MIN_SESSIONS = 100
+DEFAULT_MIN_ORDERS = 10
+DEFAULT_MIN_STORES_PER_ARM = 5
 
 # Airflow pool that serialises every task writing the warehouse (DuckDB allows one writer).
 WAREHOUSE_POOL = "ugc_warehouse"
@@ -108,6 +116,9 @@ class Settings:
     # tasks the password of the connection ``ugc_pii_key``; never a Variable (not masked), never
     # shown (not in repr, describe or any message). "" = the generated key of an embedded DuckDB.
     pii_key: str = field(default="", repr=False)
+    min_sessions: int = DEFAULT_MIN_SESSIONS
+    min_orders: int = DEFAULT_MIN_ORDERS
+    min_stores_per_arm: int = DEFAULT_MIN_STORES_PER_ARM
 
     def __post_init__(self) -> None:
         try:
@@ -128,6 +139,11 @@ class Settings:
         if not isinstance(self.batch_records, int) or self.batch_records < 1:
             raise SettingsError(f"UGC_BATCH_RECORDS={self.batch_records!r} is not a whole number >= 1")
         parse_source_checks(self.source_checks)
+        # an interval needs at least one order in each window, a variance two stores in each arm
+        for name, value, least in (("UGC_MIN_SESSIONS", self.min_sessions, 1), ("UGC_MIN_ORDERS", self.min_orders, 1),
+                                   ("UGC_MIN_STORES_PER_ARM", self.min_stores_per_arm, 2)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise SettingsError(f"{name}={value!r} is not a whole number >= {least}")
 
     def source_check(self, source: str) -> SourceCheck:
         """What ``check_deliveries`` expects of ``source`` (UGC_SOURCE_CHECKS)."""
@@ -193,6 +209,9 @@ class Settings:
             warehouse_conn_id=values["UGC_WAREHOUSE_CONN_ID"] or DEFAULT_WAREHOUSE_CONN_ID,
             landing_conn_id=values["UGC_LANDING_CONN_ID"] or DEFAULT_LANDING_CONN_ID,
             pii_key=environ.get("UGC_PII_KEY") or "",
+            min_sessions=_whole(values, "UGC_MIN_SESSIONS", DEFAULT_MIN_SESSIONS),
+            min_orders=_whole(values, "UGC_MIN_ORDERS", DEFAULT_MIN_ORDERS),
+            min_stores_per_arm=_whole(values, "UGC_MIN_STORES_PER_ARM", DEFAULT_MIN_STORES_PER_ARM),
         )
 
     def describe(self) -> str:
