@@ -19,6 +19,9 @@ for _name in ("UGC_LANDING_URI", "UGC_WAREHOUSE_URL", "UGC_TIMEZONE"):
 # Settings.load() (the DAG tasks, the CLI) defaults these to ./data/dbt and ./data/gx
 os.environ["UGC_DBT_DIR"] = str(_WORKER_DIR / "dbt")
 os.environ["UGC_GX_DIR"] = str(_WORKER_DIR / "gx")
+# ... and UGC_REPORT_DIR to ./data/report: set but empty, no marts run writes an HTML report
+# unless its test asks for one (tests/unit/test_report.py, tests/e2e/test_reader_copy.py)
+os.environ["UGC_REPORT_DIR"] = ""
 
 import pytest  # noqa: E402
 from hypothesis.configuration import set_hypothesis_home_dir  # noqa: E402

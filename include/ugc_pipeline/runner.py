@@ -319,6 +319,7 @@ def export_settings(settings: Settings) -> None:
         "UGC_PULL_REPULL_DAYS": str(settings.pull_repull_days), "UGC_PULL_MAX_RETRIES": str(settings.pull_max_retries),
         "UGC_LOCK_WAIT_SECONDS": str(settings.lock_wait_seconds),
         "UGC_BATCH_RECORDS": str(settings.batch_records),
+        "UGC_PUBLISHED_WAREHOUSE": settings.published_warehouse, "UGC_REPORT_DIR": settings.report_dir,
     })
 
 

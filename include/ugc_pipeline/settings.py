@@ -20,10 +20,12 @@ DEFAULT_TIMEZONE = "Europe/Paris"
 DEFAULT_GX_DIR = "./data/gx"
 # Where each marts run leaves dbt's artifacts and documentation site (target/, logs/).
 DEFAULT_DBT_DIR = "./data/dbt"
+# Where every marts run writes the HTML KPI report (ugc_pipeline.report).
+DEFAULT_REPORT_DIR = "./data/report"
 
 SETTING_NAMES = ("UGC_LANDING_URI", "UGC_WAREHOUSE_URL", "UGC_TIMEZONE", "UGC_GX_DIR", "UGC_DBT_DIR", "UGC_MAX_REJECTED_SHARE",
                  "UGC_PULL_SOURCES", "UGC_PULL_LOOKBACK_DAYS", "UGC_PULL_REPULL_DAYS", "UGC_PULL_MAX_RETRIES",
-                 "UGC_LOCK_WAIT_SECONDS", "UGC_BATCH_RECORDS")
+                 "UGC_LOCK_WAIT_SECONDS", "UGC_BATCH_RECORDS", "UGC_PUBLISHED_WAREHOUSE", "UGC_REPORT_DIR")
 
 # How long a run waits for a warehouse another process is using before it gives up: another
 # ``ugc-pipeline`` run on the same DuckDB file or Airflow home, or DuckDB's own file lock when a
@@ -73,6 +75,13 @@ class Settings:
     lock_wait_seconds: int = DEFAULT_LOCK_WAIT_SECONDS
     # Records per validation batch of a big delivery (ugc_pipeline.batches).
     batch_records: int = DEFAULT_BATCH_RECORDS
+    # The read-only copy of a DuckDB warehouse that every marts run publishes for readers
+    # (ugc_pipeline.publish); "" = beside the warehouse file, <name>_readonly.duckdb. Unused on
+    # PostgreSQL, where readers query the warehouse itself (MVCC).
+    published_warehouse: str = ""
+    # Where every marts run writes the HTML KPI report; "" = no report. Settings.load() defaults
+    # it to ./data/report.
+    report_dir: str = ""
 
     def __post_init__(self) -> None:
         try:
@@ -145,6 +154,10 @@ class Settings:
             pull_max_retries=_whole(values, "UGC_PULL_MAX_RETRIES", DEFAULT_PULL_MAX_RETRIES),
             lock_wait_seconds=_whole(values, "UGC_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS),
             batch_records=_whole(values, "UGC_BATCH_RECORDS", DEFAULT_BATCH_RECORDS),
+            published_warehouse=values["UGC_PUBLISHED_WAREHOUSE"] or "",
+            # UGC_REPORT_DIR set but empty means "no report" (as Settings(report_dir="") says).
+            report_dir=values["UGC_REPORT_DIR"] if values["UGC_REPORT_DIR"] is not None
+            else (environ["UGC_REPORT_DIR"] if "UGC_REPORT_DIR" in environ else DEFAULT_REPORT_DIR),
         )
 
     def describe(self) -> str:
