@@ -698,14 +698,17 @@ def write_report(settings: Settings) -> Path | None:
     import time
 
     from ugc_pipeline import warehouse
-    from ugc_pipeline.publish import reader_url
+    from ugc_pipeline.publish import published_path, reader_url
     from ugc_pipeline.settings import redact_url
 
     if not settings.report_dir:
         log.info("UGC_REPORT_DIR is empty: no report")
         return None
     started = time.time()
-    url = reader_url(settings)
+    # the published copy (what analysts see); the warehouse itself on PostgreSQL, or before a
+    # first copy was published (a report written by hand after `ugc-pipeline dbt build`)
+    copy = published_path(settings)
+    url = reader_url(settings) if copy is None or copy.exists() else settings.warehouse_url
     engine = warehouse.create_warehouse_engine(url)
     try:
         data = load_report_data(engine)
