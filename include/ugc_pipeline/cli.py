@@ -203,14 +203,15 @@ def dbt_command(dbt_args: list[str], settings: Settings) -> tuple[list[str], dic
     """(command line, environment) running the dbt CLI with ``dbt_args`` on the settings'
     warehouse: the profile written from UGC_WAREHOUSE_URL under UGC_DBT_DIR (the password in the
     environment only), the project in sql/, artifacts and the docs site in UGC_DBT_DIR/target,
-    the KPI time zone as the var kpi_timezone (merged under the user's own --vars)."""
+    the KPI time zone as the var kpi_timezone and the verdicts' thresholds (merged under the
+    user's own --vars)."""
     import json
     import os
 
     import yaml
 
     from ugc_pipeline.settings import DEFAULT_DBT_DIR
-    from ugc_pipeline.transform import DBT_PROJECT_DIR, dbt_vars, write_profiles
+    from ugc_pipeline.transform import DBT_PROJECT_DIR, dbt_vars, verdict_vars, write_profiles
 
     base = Path(settings.dbt_dir or DEFAULT_DBT_DIR).expanduser().resolve()
     secrets = write_profiles(base / "profile", settings.warehouse_url)
@@ -221,7 +222,7 @@ def dbt_command(dbt_args: list[str], settings: Settings) -> tuple[list[str], dic
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     args = list(dbt_args)
     if any(not a.startswith("-") for a in args):  # a dbt command, not just `dbt --version`
-        variables = dbt_vars(settings.timezone)
+        variables = {**dbt_vars(settings.timezone), **verdict_vars(settings)}
         for i, arg in enumerate(args):
             if arg == "--vars" and i + 1 < len(args) or arg.startswith("--vars="):
                 value = args[i + 1] if arg == "--vars" else arg.split("=", 1)[1]

@@ -190,7 +190,7 @@ def report_node(unique_id: str, name: str, **context: Any) -> str | dict:
     rerun cleared by hand) builds the node again with everything upstream of it (and their tests)
     and everything downstream, whose tasks then report that rebuild."""
     from ugc_pipeline.airflow_support import settings_in_task
-    from ugc_pipeline.transform import DbtError, run_dbt
+    from ugc_pipeline.transform import DbtError, run_dbt, verdict_vars
 
     ti, task = context["ti"], context["task"]
     upstream = sorted(task.get_flat_relative_ids(upstream=True) - {BUILD_TASK_ID})
@@ -206,7 +206,7 @@ def report_node(unique_id: str, name: str, **context: Any) -> str | dict:
                 "on it (try %s)", unique_id, report, ti.try_number)
     settings = settings_in_task()
     run = run_dbt(settings.warehouse_url, ["build", "--select", f"+{name}+"], timezone=settings.timezone,
-                  dbt_dir=None, raise_on_failure=False)
+                  dbt_dir=None, extra_vars=verdict_vars(settings), raise_on_failure=False)
     ok, lines = node_outcome(_outcome(run), unique_id)
     if not ok:
         raise DbtError(f"{unique_id} failed again (try {ti.try_number}):\n" + "\n".join(lines))

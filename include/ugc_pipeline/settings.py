@@ -25,7 +25,8 @@ DEFAULT_REPORT_DIR = "./data/report"
 
 SETTING_NAMES = ("UGC_LANDING_URI", "UGC_WAREHOUSE_URL", "UGC_TIMEZONE", "UGC_GX_DIR", "UGC_DBT_DIR", "UGC_MAX_REJECTED_SHARE",
                  "UGC_PULL_SOURCES", "UGC_PULL_LOOKBACK_DAYS", "UGC_PULL_REPULL_DAYS", "UGC_PULL_MAX_RETRIES",
-                 "UGC_LOCK_WAIT_SECONDS", "UGC_BATCH_RECORDS", "UGC_PUBLISHED_WAREHOUSE", "UGC_REPORT_DIR")
+                 "UGC_LOCK_WAIT_SECONDS", "UGC_BATCH_RECORDS", "UGC_MIN_SESSIONS", "UGC_MIN_ORDERS",
+                 "UGC_MIN_STORES_PER_ARM", "UGC_PUBLISHED_WAREHOUSE", "UGC_REPORT_DIR")
 
 # How long a run waits for a warehouse another process is using before it gives up: another
 # ``ugc-pipeline`` run on the same DuckDB file or Airflow home, or DuckDB's own file lock when a
@@ -43,6 +44,14 @@ DEFAULT_BATCH_RECORDS = 200_000
 DEFAULT_PULL_LOOKBACK_DAYS = 3
 DEFAULT_PULL_REPULL_DAYS = 28
 DEFAULT_PULL_MAX_RETRIES = 5
+
+# "Too little data" thresholds of the analyst marts' verdicts (marts.campaign_summary,
+# marts.review_bucket_conversion; docs/DECISIONS.md, "Uncertainty of the analyst marts"): a
+# conversion comparison needs this many sessions and orders in each of its two windows, a sales
+# uplift this many stores in each arm. Passed to dbt as vars (ugc_pipeline.transform.dbt_vars).
+DEFAULT_MIN_SESSIONS = 100
+DEFAULT_MIN_ORDERS = 10
+DEFAULT_MIN_STORES_PER_ARM = 5
 
 # Airflow pool that serialises every task writing the warehouse (DuckDB allows one writer).
 WAREHOUSE_POOL = "ugc_warehouse"
@@ -75,6 +84,9 @@ class Settings:
     lock_wait_seconds: int = DEFAULT_LOCK_WAIT_SECONDS
     # Records per validation batch of a big delivery (ugc_pipeline.batches).
     batch_records: int = DEFAULT_BATCH_RECORDS
+    min_sessions: int = DEFAULT_MIN_SESSIONS
+    min_orders: int = DEFAULT_MIN_ORDERS
+    min_stores_per_arm: int = DEFAULT_MIN_STORES_PER_ARM
     # The read-only copy of a DuckDB warehouse that every marts run publishes for readers
     # (ugc_pipeline.publish); "" = beside the warehouse file, <name>_readonly.duckdb. Unused on
     # PostgreSQL, where readers query the warehouse itself (MVCC).
@@ -101,6 +113,11 @@ class Settings:
                 raise SettingsError(f"{name}={value!r} is not a whole number >= 0")
         if not isinstance(self.batch_records, int) or self.batch_records < 1:
             raise SettingsError(f"UGC_BATCH_RECORDS={self.batch_records!r} is not a whole number >= 1")
+        # an interval needs at least one order in each window, a variance two stores in each arm
+        for name, value, least in (("UGC_MIN_SESSIONS", self.min_sessions, 1), ("UGC_MIN_ORDERS", self.min_orders, 1),
+                                   ("UGC_MIN_STORES_PER_ARM", self.min_stores_per_arm, 2)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise SettingsError(f"{name}={value!r} is not a whole number >= {least}")
 
     @property
     def pulled(self) -> tuple[str, ...]:
@@ -154,6 +171,9 @@ class Settings:
             pull_max_retries=_whole(values, "UGC_PULL_MAX_RETRIES", DEFAULT_PULL_MAX_RETRIES),
             lock_wait_seconds=_whole(values, "UGC_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS),
             batch_records=_whole(values, "UGC_BATCH_RECORDS", DEFAULT_BATCH_RECORDS),
+            min_sessions=_whole(values, "UGC_MIN_SESSIONS", DEFAULT_MIN_SESSIONS),
+            min_orders=_whole(values, "UGC_MIN_ORDERS", DEFAULT_MIN_ORDERS),
+            min_stores_per_arm=_whole(values, "UGC_MIN_STORES_PER_ARM", DEFAULT_MIN_STORES_PER_ARM),
             published_warehouse=values["UGC_PUBLISHED_WAREHOUSE"] or "",
             # UGC_REPORT_DIR set but empty means "no report" (as Settings(report_dir="") says).
             report_dir=values["UGC_REPORT_DIR"] if values["UGC_REPORT_DIR"] is not None

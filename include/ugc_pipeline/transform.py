@@ -104,6 +104,13 @@ def dbt_vars(timezone: str) -> dict:
     return {"kpi_timezone": timezone}
 
 
+def verdict_vars(settings) -> dict:
+    """The "too little data" thresholds of the analyst marts' verdicts, as the dbt vars
+    ``min_sessions``, ``min_orders``, ``min_stores_per_arm`` (``sql/macros/intervals.sql``)."""
+    return {"min_sessions": settings.min_sessions, "min_orders": settings.min_orders,
+            "min_stores_per_arm": settings.min_stores_per_arm}
+
+
 @dataclass
 class DbtRun:
     """What one dbt command did."""
@@ -270,11 +277,12 @@ def build_project(settings, raise_on_failure: bool = True, project_dir: Path = D
         args += ["--select", "state:modified+", "config.materialized:incremental", "resource_type:test",
                  "--state", str(state)]
     run = run_dbt(settings.warehouse_url, args, timezone=settings.timezone, dbt_dir=settings.dbt_dir or None,
-                  raise_on_failure=False, project_dir=project_dir)
+                  extra_vars=verdict_vars(settings), raise_on_failure=False, project_dir=project_dir)
     if len(args) > 1 and "dbt" in run.nodes:  # the saved state could not be used: a full build
         log.warning("slim dbt build failed before any model (%s): full build", run.nodes["dbt"][2])
         run = run_dbt(settings.warehouse_url, ["build"], timezone=settings.timezone,
-                      dbt_dir=settings.dbt_dir or None, raise_on_failure=False, project_dir=project_dir)
+                      dbt_dir=settings.dbt_dir or None, extra_vars=verdict_vars(settings), raise_on_failure=False,
+                      project_dir=project_dir)
     if run.success and state is not None:
         state.mkdir(parents=True, exist_ok=True)
         manifest = Path(settings.dbt_dir).expanduser().resolve() / "target" / "manifest.json"
@@ -284,7 +292,8 @@ def build_project(settings, raise_on_failure: bool = True, project_dir: Path = D
         raise DbtError(f"dbt {run.command} failed: " + "; ".join(run.failed() or ["see the dbt log"]))
     if settings.dbt_dir and "dbt" not in run.nodes:
         run_dbt(settings.warehouse_url, ["docs", "generate", "--no-compile", "--static"], timezone=settings.timezone,
-                dbt_dir=settings.dbt_dir, raise_on_failure=raise_on_failure, project_dir=project_dir)
+                dbt_dir=settings.dbt_dir, extra_vars=verdict_vars(settings), raise_on_failure=raise_on_failure,
+                project_dir=project_dir)
     return run
 
 
@@ -300,7 +309,8 @@ def _state_dir(settings) -> Path | None:
     target, _ = profile_for(settings.warehouse_url)
     where = target.get("path") if target["type"] == "duckdb" else [target.get("host"), target.get("port"),
                                                                     target.get("dbname")]
-    key = json.dumps([target["type"], where, dbt_vars(settings.timezone), dbt_version], sort_keys=True, default=str)
+    variables = {**dbt_vars(settings.timezone), **verdict_vars(settings)}
+    key = json.dumps([target["type"], where, variables, dbt_version], sort_keys=True, default=str)
     return Path(settings.dbt_dir).expanduser().resolve() / "state" / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -344,7 +354,7 @@ def build_views(settings) -> DbtRun:
     warehouse.ensure_warehouse(engine)
     engine.dispose()
     return run_dbt(settings.warehouse_url, ["run", "--select", "staging", "intermediate"],
-                   timezone=settings.timezone, dbt_dir=settings.dbt_dir or None)
+                   timezone=settings.timezone, dbt_dir=settings.dbt_dir or None, extra_vars=verdict_vars(settings))
 
 
 def mart_counts(url: str) -> dict[str, int]:

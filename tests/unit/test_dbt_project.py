@@ -173,16 +173,21 @@ def test_the_dbt_profile_keeps_the_password_out_of_the_file(tmp_path):
     assert env["DBT_TARGET_PATH"] == str(tmp_path / "target")
     assert env["DBT_PROJECT_DIR"] == str(DBT_PROJECT_DIR)
     assert command[-5:-2] == ["test", "--select", "marts"]
-    assert command[-2:] == ["--vars", json.dumps({"kpi_timezone": settings.timezone})]
+    assert command[-2] == "--vars"
+    assert json.loads(command[-1]) == {"kpi_timezone": settings.timezone, "min_sessions": 100, "min_orders": 10,
+                                       "min_stores_per_arm": 5}
 
 
 def test_the_users_vars_are_merged_with_the_kpi_time_zone(tmp_path):
     settings = Settings(warehouse_url=f"duckdb:///{tmp_path / 'wh.duckdb'}", dbt_dir=str(tmp_path),
-                        timezone="America/New_York")
-    command, _ = cli.dbt_command(["build", "--vars", "{ugc_tiktok_videos_enabled: false}", "-s", "staging"], settings)
+                        timezone="America/New_York", min_orders=25)
+    command, _ = cli.dbt_command(["build", "--vars", "{ugc_tiktok_videos_enabled: false, min_sessions: 500}",
+                                  "-s", "staging"], settings)
     assert command.count("--vars") == 1
+    # the settings (time zone, verdict thresholds), the user's --vars winning
     assert json.loads(command[command.index("--vars") + 1]) == {
-        "kpi_timezone": "America/New_York", "ugc_tiktok_videos_enabled": False}
+        "kpi_timezone": "America/New_York", "ugc_tiktok_videos_enabled": False, "min_sessions": 500,
+        "min_orders": 25, "min_stores_per_arm": 5}
     assert command[-4:-2] == ["-s", "staging"]
     command, _ = cli.dbt_command(["--version"], settings)  # no dbt command: no --vars
     assert command[-1] == "--version"
