@@ -75,9 +75,21 @@ QUERIES = {
                conversion_variation
         from marts.conversion_daily""",
     "uplift": """
-        select campaign_id, sku, start_date, end_date, test_stores, control_stores, test_pre,
-               test_during, control_pre, control_during, forecast, uplift, during_days
-        from marts.sales_uplift""",
+        select u.campaign_id, u.sku, u.start_date, u.end_date, u.test_stores, u.control_stores, u.test_pre,
+               u.test_during, u.control_pre, u.control_during, u.forecast, u.uplift, u.during_days,
+               c.sales_uplift_low, c.sales_uplift_high, c.sales_verdict, c.conversion_rate_pre,
+               c.conversion_rate_during, c.conversion_variation, c.conversion_variation_low,
+               c.conversion_variation_high, c.conversion_verdict, p.product_name
+        from marts.sales_uplift as u
+        left join marts.campaign_summary as c on c.campaign_id = u.campaign_id
+        left join marts.dim_products as p on p.sku = u.sku""",
+    # pooled over SKUs and every day: the lift of each bucket against bucket 0, its interval, verdict
+    "buckets": """
+        select review_bucket, sessions, orders, conversion_rate, lift, lift_low, lift_high, verdict
+        from marts.review_bucket_conversion where is_pooled""",
+    "freshness": """
+        select source, loaded_through, checked_through, failed_days, latest_kpi_date
+        from marts.data_freshness""",
 }
 
 
@@ -89,6 +101,8 @@ class ReportData:
     ratings: pd.DataFrame
     conversion: pd.DataFrame
     uplift: pd.DataFrame
+    buckets: pd.DataFrame
+    freshness: pd.DataFrame
     source: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -117,6 +131,7 @@ def load_report_data(engine) -> ReportData:
         _dates(frames[name], "kpi_date")
     _dates(frames["authors"], "first_day")
     _dates(frames["uplift"], "start_date", "end_date")
+    _dates(frames["freshness"], "loaded_through", "checked_through", "latest_kpi_date")
     for name, columns in {"ugc": ("ugc_count", "rating_count", "rating_sum"),
                           "reach": ("post_count", "potential_reach", "offline_reach", "survey_answers",
                                     "survey_respondents"),
@@ -177,7 +192,7 @@ TILE_LABELS = {
 
 
 def fmt(value: float, kind: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or pd.isna(value):
         return "n/a"
     if kind == "int":
         return f"{int(round(value)):,}"
@@ -425,7 +440,7 @@ def chart_ratings(data: ReportData, day: date, cache: Path | None) -> Chart:
     return chart
 
 
-def chart_conversion(data: ReportData, day: date, cache: Path | None) -> list[Chart]:
+def chart_conversion(data: ReportData, day: date, cache: Path | None, index: bool = False) -> list[Chart]:
     charts = []
     for campaign in campaign_windows(data).itertuples():
         conv = data.conversion[(data.conversion.sku == campaign.sku) & (data.conversion.kpi_date <= day)]
@@ -459,10 +474,19 @@ def chart_conversion(data: ReportData, day: date, cache: Path | None) -> list[Ch
 
         key = f"conversion_{campaign.campaign_id}"
         svg = _cached(cache, key, table.assign(baseline=base), draw)
-        chart = Chart(key, f"Conversion rate over time: {campaign.campaign_id} ({campaign.sku})",
-                      f"Daily conversion rate; shaded: the campaign ({campaign.start_date} to {campaign.end_date}); "
-                      f"solid line: the 28-day baseline before its start ({fmt(base, 'pct')}), dashed: the baseline "
-                      "carried through the campaign.", svg, table, len(table))
+        name = f" {campaign.product_name}" if isinstance(campaign.product_name, str) else ""
+        caption = (f"Daily conversion rate; shaded: the campaign ({campaign.start_date} to {campaign.end_date}); "
+                   f"solid line: the 28-day baseline before its start ({fmt(base, 'pct')}), dashed: the baseline "
+                   "carried through the campaign.")
+        if index and isinstance(campaign.conversion_verdict, str):
+            caption += (f" Over the campaign: {fmt(campaign.conversion_rate_during, 'pct')} vs "
+                        f"{fmt(campaign.conversion_rate_pre, 'pct')} before, a variation of "
+                        f"{fmt(campaign.conversion_variation, 'signed_pct')} (95% CI "
+                        f"[{fmt(campaign.conversion_variation_low, 'signed_pct')}, "
+                        f"{fmt(campaign.conversion_variation_high, 'signed_pct')}]): {campaign.conversion_verdict} "
+                        "(marts.campaign_summary).")
+        chart = Chart(key, f"Conversion rate over time: {campaign.campaign_id} ({campaign.sku}{name})",
+                      caption, svg, table, len(table))
         chart.baseline = base  # type: ignore[attr-defined]
         charts.append(chart)
     return charts
@@ -474,8 +498,12 @@ def _percent_formatter():
     return PercentFormatter(xmax=1.0, decimals=1)
 
 
-def chart_buckets(data: ReportData, day: date, cache: Path | None) -> Chart:
+def chart_buckets(data: ReportData, day: date, cache: Path | None, index: bool = False) -> Chart:
     table = bucket_conversion(data, day)
+    if index:  # up to the last day: marts.review_bucket_conversion's pooled rows say the lift
+        lifts = data.buckets.set_index("review_bucket")
+        for column in ("lift", "lift_low", "lift_high", "verdict"):
+            table[column] = [lifts[column].get(b) if b in lifts.index else None for b in table.review_bucket]
     shown = table[table.sessions > 0]
 
     def draw() -> str:
@@ -488,6 +516,14 @@ def chart_buckets(data: ReportData, day: date, cache: Path | None) -> Chart:
                     ecolor="black", capsize=4, linewidth=1)
         for i, (r, n) in enumerate(zip(rate, shown.sessions, strict=True)):
             ax.text(i, r / 2, f"{r:.2%}\n{int(n):,} sessions", ha="center", va="center", fontsize=7)
+        if "lift" in shown:
+            for i, row in enumerate(shown.itertuples()):
+                if row.review_bucket != "0" and pd.notna(row.lift):
+                    interval = (f"[{fmt(row.lift_low, 'signed_pct')}, {fmt(row.lift_high, 'signed_pct')}]"
+                                if pd.notna(row.lift_low) else "[n/a]")
+                    ax.text(i, row.ci_high, f"vs 0: {fmt(row.lift, 'signed_pct')} {interval}\n{row.verdict}",
+                            ha="center", va="bottom", fontsize=7)
+            ax.margins(y=0.25)
         ax.set_xticks(x, list(shown.review_bucket))
         ax.yaxis.set_major_formatter(_percent_formatter())
         ax.set_xlabel("approved reviews on the product page (review bucket)")
@@ -496,48 +532,75 @@ def chart_buckets(data: ReportData, day: date, cache: Path | None) -> Chart:
         return _svg(fig)
 
     svg = _cached(cache, "review_buckets", shown, draw) if len(shown) else ""
-    return Chart("review_buckets", "Conversion by review bucket",
-                 "Orders / sessions of product pages on the days they had 0, 1-9, 10-49 or 50+ approved reviews, "
-                 "pooled over SKUs, with the 95% Wilson interval of the proportion.", svg, table, len(shown))
+    caption = ("Orders / sessions of product pages on the days they had 0, 1-9, 10-49 or 50+ approved reviews, "
+               "pooled over SKUs, with the 95% Wilson interval of the proportion.")
+    if index:
+        caption += (" Above each bar: the lift against bucket 0 with its 95% confidence interval and the verdict "
+                    "(marts.review_bucket_conversion, pooled rows; an observational comparison).")
+    return Chart("review_buckets", "Conversion by review bucket", caption, svg, table, len(shown))
 
 
 def chart_uplift(data: ReportData, cache: Path | None) -> Chart:
     table = campaign_windows(data)[["campaign_id", "sku", "test_stores", "control_stores", "test_pre", "test_during",
-                                    "control_pre", "control_during", "forecast", "uplift"]].reset_index(drop=True)
+                                    "control_pre", "control_during", "forecast", "uplift", "sales_uplift_low",
+                                    "sales_uplift_high", "sales_verdict"]].reset_index(drop=True)
+
+    # a campaign whose windows have no sales yet (or no store in an arm) is in the table, not drawn
+    units = table[["test_pre", "test_during", "control_pre", "control_during"]].astype(float)
+    covered = campaign_windows(data).reset_index(drop=True).during_days.fillna(0) > 0
+    drawn = table[covered & units.notna().all(axis=1) & (units.test_pre + units.control_pre > 0)
+                  & (units.test_during + units.control_during > 0)]
 
     def draw() -> str:
-        fig = _figure(height=2.8 * max(1, len(table)) if len(table) > 1 else 2.8)
-        axes = fig.subplots(len(table), 1, squeeze=False)[:, 0]
-        for ax, row in zip(axes, table.itertuples(), strict=True):
-            labels = ["exposed zones\n(test)", "other zones\n(control)"]
+        fig = _figure(height=2.9 * len(drawn) + 0.3)
+        fig.subplots_adjust(left=0.09, right=0.98, top=1 - 0.5 / (2.9 * len(drawn) + 0.3),
+                            bottom=0.9 / (2.9 * len(drawn)), hspace=0.75, wspace=0.35)
+        grid = fig.subplots(len(drawn), 2, squeeze=False, width_ratios=[3, 1])
+        for (ax, side), row in zip(grid, drawn.itertuples(), strict=True):
             pre = [row.test_pre, row.control_pre]
             during = [row.test_during, row.control_during]
-            xs = [0, 1]
-            ax.bar([x - 0.2 for x in xs], pre, width=0.38, color="#bbbbbb", label="28 days before")
-            ax.bar([x + 0.2 for x in xs], during, width=0.38, color=[COLOURS["test"], "#666666"],
-                   label="during the campaign")
-            if row.forecast == row.forecast:  # not NaN
+            ax.bar([-0.2, 0.8], pre, width=0.38, color="#bbbbbb", label="28 days before")
+            ax.bar([0.2, 1.2], during, width=0.38, color=[COLOURS["test"], "#666666"], label="during the campaign")
+            if pd.notna(row.forecast):
                 ax.hlines(row.forecast, 0.01, 0.39, color="black", linestyle="--", linewidth=1.5,
-                          label=f"forecast without campaign {row.forecast:.2f}")
-            for x, value in zip([x - 0.2 for x in xs] + [x + 0.2 for x in xs], pre + during, strict=True):
+                          label=f"test forecast without\nthe campaign: {row.forecast:.2f}")
+            for x, value in zip([-0.2, 0.8, 0.2, 1.2], pre + during, strict=True):
                 ax.text(x, value, f"{value:.2f}", ha="center", va="bottom", fontsize=7)
-            ax.set_xticks(xs, labels)
+            ax.set_xticks([0, 1], [f"exposed zones (test, {row.test_stores} stores)",
+                                   f"other zones (control, {row.control_stores} stores)"])
             ax.set_ylabel("units / store / day")
-            ax.set_title(f"{row.campaign_id} ({row.sku}): uplift {fmt(row.uplift, 'signed_pct')}", loc="left")
-            ax.legend(loc="upper right", fontsize=7, frameon=False)
+            ax.margins(y=0.15)
+            ax.set_title(f"{row.campaign_id} ({row.sku}): uplift {fmt(row.uplift, 'signed_pct')}\n95% CI "
+                         f"[{fmt(row.sales_uplift_low, 'signed_pct')}, {fmt(row.sales_uplift_high, 'signed_pct')}]: "
+                         f"{row.sales_verdict}", loc="left", fontsize=9)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=7, frameon=False, ncols=3)
+            # the uplift and its 95% interval, against no effect (0)
+            if pd.notna(row.uplift):
+                low = row.sales_uplift_low if pd.notna(row.sales_uplift_low) else row.uplift
+                high = row.sales_uplift_high if pd.notna(row.sales_uplift_high) else row.uplift
+                side.errorbar([0], [row.uplift], yerr=[[row.uplift - low], [high - row.uplift]], fmt="o",
+                              color=COLOURS["test"], capsize=6, markersize=6)
+                side.text(0.08, row.uplift, fmt(row.uplift, "signed_pct"), va="center", fontsize=8)
+            side.axhline(0, color="#999999", linewidth=1, linestyle=":")
+            side.set_xlim(-0.5, 0.6)
+            side.set_xticks([])
+            side.yaxis.set_major_formatter(_percent_formatter())
+            side.set_title("uplift, 95% CI", fontsize=9)
         return _svg(fig)
 
-    svg = _cached(cache, "store_sales_uplift", table, draw) if len(table) else ""
+    svg = _cached(cache, "store_sales_uplift", table, draw) if len(drawn) else ""
     return Chart("store_sales_uplift", "Store sales: exposed vs control zones",
                  "Average units per store and day of the campaign's SKU, before and during the campaign, in the "
                  "exposed zones and in the brand's other zones; forecast = test_pre x control_during / control_pre, "
-                 "uplift = test_during / forecast - 1 (marts.sales_uplift).", svg, table, len(table))
+                 "uplift = test_during / forecast - 1 (marts.sales_uplift), with its 95% confidence interval and "
+                 "verdict (marts.campaign_summary). A campaign without sales in a window is in the table only.",
+                 svg, table, len(drawn))
 
 
 def charts_for(data: ReportData, day: date, cache: Path | None, index: bool) -> list[Chart]:
     charts = [chart_ugc(data, day, "platform", cache), chart_ugc(data, day, "influencer_tier", cache),
               chart_pyramid(data, day, cache), chart_reach(data, day, cache), chart_ratings(data, day, cache),
-              *chart_conversion(data, day, cache), chart_buckets(data, day, cache)]
+              *chart_conversion(data, day, cache, index), chart_buckets(data, day, cache, index)]
     if index:
         charts.append(chart_uplift(data, cache))
     return charts
@@ -584,6 +647,10 @@ PAGE = """<!DOCTYPE html>
 <details><summary>the numbers</summary>{{ chart.html_table | safe }}</details>
 </figure>
 {% endfor %}
+{% if freshness %}<h2>Data loaded through</h2>
+<p class="meta">Per source of the landing zone (marts.data_freshness): the latest delivery day loaded, and any
+delivery day that failed (not in these numbers until it is rerun).</p>
+{{ freshness | safe }}{% endif %}
 {% if days %}<h2>KPI days</h2>
 <table class="days" data-table="days"><tr><th>day</th><th>UGC items</th><th>campaign posts</th><th>potential reach</th>
 <th>offline reach</th><th>sessions</th><th>conversion rate</th></tr>
@@ -597,9 +664,9 @@ PAGE = """<!DOCTYPE html>
 
 def _html_table(frame: pd.DataFrame, key: str) -> str:
     def cell(value) -> str:
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return ""
         if isinstance(value, float):
-            if math.isnan(value):
-                return ""
             return f"{value:.6g}"
         return html.escape(str(value))
 
@@ -650,7 +717,9 @@ def render_page(data: ReportData, day: date, cache: Path | None, index: bool, wr
                 f"The KPI day {day} (numbers of the day) and everything up to it (to date).")
     template = jinja2.Environment(autoescape=True).from_string(PAGE)
     return template.render(title=title, subtitle=subtitle, style=STYLE, links=links, tiles=_tiles(headline(data, day)),
-                           charts=charts, days=rows, written=written, source=data.source)
+                           charts=charts, days=rows, written=written, source=data.source,
+                           freshness=_html_table(data.freshness.sort_values("source"), "data_freshness")
+                           if index and len(data.freshness) else "")
 
 
 def _day_sum(reach: pd.DataFrame, day: date, column: str, online: bool) -> float:

@@ -1,7 +1,9 @@
 """The HTML KPI report of the hand-made landing zone's warehouse, opened in a real headless
 Chromium (Debian's, driven by Playwright): every page loads without a console error and without a
 single request (air-gapped), no chart is drawn empty, a full-page screenshot is taken, and the
-numbers the pages show are the marts' numbers, computed here in SQL on the marts themselves."""
+numbers the pages show are the marts' numbers, computed here in SQL on the marts themselves
+(with the analyst marts' intervals and verdicts: campaign_summary, review_bucket_conversion,
+data_freshness)."""
 
 from __future__ import annotations
 
@@ -129,8 +131,15 @@ def test_the_numbers_shown_are_the_marts(report):
     per_day = dict(con.execute("select kpi_date, sum(ugc_count) from marts.ugc_daily group by 1").fetchall())
     buckets = {b: (s, o) for b, s, o in con.execute(
         "select review_bucket, sum(sessions), sum(orders) from marts.conversion_daily group by 1").fetchall()}
-    uplift = con.execute("select campaign_id, test_pre, test_during, control_pre, control_during, forecast, uplift "
-                         "from marts.sales_uplift order by campaign_id").fetchall()
+    uplift = con.execute("select u.campaign_id, test_pre, test_during, control_pre, control_during, forecast, uplift, "
+                         "sales_uplift_low, sales_uplift_high, sales_verdict from marts.sales_uplift as u "
+                         "join marts.campaign_summary as c on c.campaign_id = u.campaign_id "
+                         "order by u.campaign_id").fetchall()
+    lifts = {b: (lift, low, high, verdict) for b, lift, low, high, verdict in con.execute(
+        "select review_bucket, lift, lift_low, lift_high, verdict from marts.review_bucket_conversion "
+        "where is_pooled").fetchall()}
+    freshness = {r[0]: r[1:] for r in con.execute(
+        "select source, loaded_through, checked_through, failed_days from marts.data_freshness").fetchall()}
     reach_by_tier = {t: (p, r) for t, p, r in con.execute(
         "select influencer_tier, sum(post_count), sum(potential_reach) from marts.reach_daily "
         "where platform <> 'offline' group by 1").fetchall()}
@@ -154,13 +163,26 @@ def test_the_numbers_shown_are_the_marts(report):
             assert float(row["sessions"]) == sessions and float(row["orders"]) == orders
             assert _close(float(row["conversion_rate"]), orders / sessions)
             assert float(row["ci_low"]) < orders / sessions < float(row["ci_high"])
+            lift, low, high, verdict = lifts[bucket]  # marts.review_bucket_conversion, pooled
+            assert row["verdict"] == (verdict or "")
+            for column, value in (("lift", lift), ("lift_low", low), ("lift_high", high)):
+                assert (row[column] == "") if value is None else _close(float(row[column]), value), (bucket, column)
 
         shown_uplift = page.evaluate(TABLE, "store_sales_uplift")
         assert [r["campaign_id"] for r in shown_uplift] == [u[0] for u in uplift]
         for row, mart in zip(shown_uplift, uplift, strict=True):
-            for column, value in zip(("test_pre", "test_during", "control_pre", "control_during", "forecast", "uplift"),
-                                     mart[1:], strict=True):
-                assert _close(float(row[column]), value), (column, row[column], value)
+            for column, value in zip(("test_pre", "test_during", "control_pre", "control_during", "forecast", "uplift",
+                                      "sales_uplift_low", "sales_uplift_high"), mart[1:9], strict=True):
+                assert (row[column] == "") if value is None else _close(float(row[column]), value), (column, value)
+            assert row["sales_verdict"] == mart[9]
+
+        shown_freshness = {r["source"]: r for r in page.evaluate(TABLE, "data_freshness")}
+        assert set(shown_freshness) == set(freshness)
+        for source, (loaded, checked, failed) in freshness.items():
+            row = shown_freshness[source]
+            assert row["loaded_through"] == (loaded.isoformat() if loaded else ""), source
+            assert row["checked_through"] == (checked.isoformat() if checked else ""), source
+            assert int(row["failed_days"]) == failed, source
 
         pyramid = {r["influencer_tier"]: r for r in page.evaluate(TABLE, "influencer_pyramid")}
         for tier in ("nano", "micro", "macro"):
