@@ -138,6 +138,9 @@ def test_the_numbers_shown_are_the_marts(report):
     lifts = {b: (lift, low, high, verdict) for b, lift, low, high, verdict in con.execute(
         "select review_bucket, lift, lift_low, lift_high, verdict from marts.review_bucket_conversion "
         "where is_pooled").fetchall()}
+    pooled = {b: (s, o) for b, s, o in con.execute(
+        "select review_bucket, sessions, orders from marts.review_bucket_conversion where is_pooled").fetchall()}
+    assert pooled == buckets  # the pooled rows of the mart are conversion_daily's sums (what the pages draw)
     freshness = {r[0]: r[1:] for r in con.execute(
         "select source, loaded_through, checked_through, failed_days from marts.data_freshness").fetchall()}
     reach_by_tier = {t: (p, r) for t, p, r in con.execute(
