@@ -44,7 +44,7 @@ BASELINE_DAYS = 28
 Z95 = 1.959963984540054  # the 97.5% quantile of the standard normal distribution
 CHART_CACHE = ".charts"
 # chart version: bump when the drawing code changes, so that cached SVGs are drawn again
-_CHART_VERSION = "1"
+_CHART_VERSION = "2"
 
 # -- what the report reads ----------------------------------------------------------------------
 
@@ -304,12 +304,14 @@ def _stacked_bars(frame: pd.DataFrame, by: str, order: list[str], title: str, co
     pivot = pivot.reindex([d.date() for d in days], fill_value=0)
     edges = np.append(mdates.date2num(days) - 0.45, mdates.date2num(days[-1]) + 0.55)
     bottom = np.zeros(len(days))
-    for name in order:
+    palette = [f"C{i}" for i in range(10)]  # stairs do not take the next colour of the cycle by themselves
+    for i, name in enumerate(order):
         if name not in pivot:
             continue
         values = pivot[name].to_numpy(dtype=float)
         # one filled step path per series (a bar per day and series would be hundreds of artists)
-        ax.stairs(bottom + values, edges, baseline=bottom, fill=True, label=name, color=(colours or {}).get(name))
+        ax.stairs(bottom + values, edges, baseline=bottom, fill=True, label=name,
+                  color=(colours or {}).get(name, palette[i % len(palette)]))
         bottom = bottom + values
     ax.xaxis_date()
     ax.set_ylabel("UGC items")
@@ -359,6 +361,7 @@ def chart_pyramid(data: ReportData, day: date, cache: Path | None) -> Chart:
                 ax.text(0, y, f"{value:,}", ha="center", va="center", fontsize=8, color="black")
             ax.set_title(label, loc="center")
             ax.set_xticks([])
+            ax.tick_params(left=False)
             ax.spines["bottom"].set_visible(False)
             ax.spines["left"].set_visible(False)
         return _svg(fig)

@@ -151,3 +151,19 @@ def test_sample_landing_gives_the_same_marts(tmp_path, new_pg_url):
     for table in MARTS:
         assert count(pg, f"select count(*) from {table}") > 0
     assert compare_warehouses(duck, pg, [t for t in table_keys() if t != "audit.rejected_records"]) == []
+
+
+def test_the_report_reads_the_same_numbers_on_postgresql(duckdb_plus_run, pg_plus_run):
+    """What the HTML report reads (``ugc_pipeline.report.QUERIES``: marts, the enriched items'
+    authors and stars) is the same on both warehouses (doubles to 9 decimals)."""
+    from ugc_pipeline.report import load_report_data
+
+    def rows(frame):
+        return sorted(map(tuple, frame.round(9).astype(str).to_numpy()))
+
+    duck, pg = load_report_data(duckdb_plus_run.engine), load_report_data(pg_plus_run.engine)
+    for name in ("ugc", "reach", "authors", "ratings", "conversion", "uplift", "buckets", "freshness"):
+        left, right = getattr(duck, name), getattr(pg, name)
+        assert list(left.columns) == list(right.columns), name
+        assert len(left) > 0, f"{name}: nothing compared"
+        assert rows(left) == rows(right), name
