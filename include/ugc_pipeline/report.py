@@ -328,11 +328,15 @@ def chart_ugc(data: ReportData, day: date, by: str, cache: Path | None) -> Chart
     table["ugc_count"] = table["ugc_count"].astype("int64")
     if by == "platform":
         order = list(table.groupby("platform")["ugc_count"].sum().sort_values(ascending=False).index)
-        key, title, colours = "ugc_by_platform", "UGC volume by platform", None
+        # a platform keeps its colour on every page (by its rank in the whole history's volume)
+        everywhere = data.ugc.groupby("platform")["ugc_count"].sum().sort_values(ascending=False).index
+        colours = {p: f"C{i % 10}" for i, p in enumerate(everywhere)}
+        key, title = "ugc_by_platform", "UGC volume by platform"
     else:
         order = [t for t in ALL_TIERS if t in set(table[by])]
         key, title, colours = "ugc_by_tier", "UGC volume by influencer tier", COLOURS
-    svg = _cached(cache, key, table, lambda: _stacked_bars(table, by, order, title, colours)) if len(table) else ""
+    keyed = table.assign(colour=table[by].map(colours)) if by == "platform" else table
+    svg = _cached(cache, key, keyed, lambda: _stacked_bars(table, by, order, title, colours)) if len(table) else ""
     caption = ("Distinct UGC items (reviews, ratings, campaign posts) per KPI day, stacked by "
                + ("platform." if by == "platform" else "the author's influencer tier (reviews are mostly 'unknown')."))
     return Chart(key, title, caption, svg, table, len(table))
