@@ -264,7 +264,8 @@ def _svg(fig) -> str:
     from matplotlib.backends.backend_svg import FigureCanvasSVG
 
     buffer = io.StringIO()
-    FigureCanvasSVG(fig).print_svg(buffer)
+    # no RDF metadata block (creator, date): nothing but the drawing, the same bytes for the same data
+    FigureCanvasSVG(fig).print_svg(buffer, metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
     text = buffer.getvalue()
     return text[text.index("<svg"):]  # without the XML prolog and doctype: inline in HTML
 
