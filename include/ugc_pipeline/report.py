@@ -136,8 +136,8 @@ def load_report_data(engine) -> ReportData:
                           "reach": ("post_count", "potential_reach", "offline_reach", "survey_answers",
                                     "survey_respondents"),
                           "ratings": ("stars", "items"), "conversion": ("sessions", "orders")}.items():
-        for column in columns:
-            frames[name][column] = pd.to_numeric(frames[name][column], errors="coerce")
+        for column in columns:  # floats on both warehouses (PostgreSQL sums bigints as numeric)
+            frames[name][column] = pd.to_numeric(frames[name][column], errors="coerce").astype("float64")
     return ReportData(**frames)
 
 
@@ -674,8 +674,8 @@ def _html_table(frame: pd.DataFrame, key: str) -> str:
     def cell(value) -> str:
         if value is None or (not isinstance(value, str) and pd.isna(value)):
             return ""
-        if isinstance(value, float):
-            return f"{value:.6g}"
+        if isinstance(value, float):  # whole numbers in full, others to 10 significant digits
+            return f"{int(value)}" if value.is_integer() else f"{value:.10g}"
         return html.escape(str(value))
 
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
