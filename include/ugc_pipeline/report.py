@@ -44,7 +44,7 @@ BASELINE_DAYS = 28
 Z95 = 1.959963984540054  # the 97.5% quantile of the standard normal distribution
 CHART_CACHE = ".charts"
 # chart version: bump when the drawing code changes, so that cached SVGs are drawn again
-_CHART_VERSION = "2"
+_CHART_VERSION = "3"
 
 # -- what the report reads ----------------------------------------------------------------------
 
@@ -256,7 +256,7 @@ def _figure(width: float = 7.5, height: float = 3.0):
 
     # fixed margins: matplotlib's constrained layout would triple the time of every chart
     fig = Figure(figsize=(width, height))
-    fig.subplots_adjust(left=0.09, right=0.98, top=0.86, bottom=0.16, wspace=0.3)
+    fig.subplots_adjust(left=0.09, right=0.92, top=0.86, bottom=0.16, wspace=0.3)
     return fig
 
 
@@ -396,12 +396,19 @@ def chart_reach(data: ReportData, day: date, cache: Path | None) -> Chart:
         x = pd.to_datetime(table.kpi_date)
         ax.plot(x, table.online_potential_reach_to_date, color=COLOURS["online"], marker="o", markersize=3,
                 label="online: potential reach")
-        ax.plot(x, table.offline_reach_to_date, color=COLOURS["offline"], marker="o", markersize=3,
-                label="offline: people told (survey answers)")
-        ax.set_ylabel("people, cumulative")
+        # word of mouth is counted in hundreds where followers are in millions: its own axis, right
+        right = ax.twinx()
+        right.plot(x, table.offline_reach_to_date, color=COLOURS["offline"], marker="o", markersize=3,
+                   label="offline: people told (survey answers), right axis")
+        right.set_ylabel("people told, cumulative", color=COLOURS["offline"])
+        right.spines["right"].set_visible(True)
+        right.set_ylim(bottom=0)
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel("potential reach, cumulative", color=COLOURS["online"])
         ax.set_title("Online vs offline reach", loc="left")
         _date_axis(ax, table.kpi_date.min(), table.kpi_date.max())
-        ax.legend(loc="upper left", fontsize=7, frameon=False)
+        lines = ax.get_lines() + right.get_lines()
+        ax.legend(lines, [line.get_label() for line in lines], loc="upper left", fontsize=7, frameon=False)
         return _svg(fig)
 
     svg = _cached(cache, "reach_online_offline", table, draw) if len(table) else ""
