@@ -319,6 +319,8 @@ def export_settings(settings: Settings) -> None:
         "UGC_PULL_REPULL_DAYS": str(settings.pull_repull_days), "UGC_PULL_MAX_RETRIES": str(settings.pull_max_retries),
         "UGC_LOCK_WAIT_SECONDS": str(settings.lock_wait_seconds),
         "UGC_BATCH_RECORDS": str(settings.batch_records),
+        "UGC_MIN_SESSIONS": str(settings.min_sessions), "UGC_MIN_ORDERS": str(settings.min_orders),
+        "UGC_MIN_STORES_PER_ARM": str(settings.min_stores_per_arm),
         "UGC_PUBLISHED_WAREHOUSE": settings.published_warehouse, "UGC_REPORT_DIR": settings.report_dir,
     })
 

@@ -6,7 +6,12 @@
 
 {# The two-sided 95% quantile of the standard normal distribution (scipy.stats.norm.ppf(0.975)). #}
 {% macro ugc_z95() -%}
-    1.959963984540054
+    cast(1.959963984540054 as double precision)
+{%- endmacro %}
+
+{# 1 as a double, so that both warehouses compute in doubles (a bare 1.0 is numeric on PostgreSQL). #}
+{% macro ugc_one() -%}
+    cast(1 as double precision)
 {%- endmacro %}
 
 {# The standard error of ln(p1 / p0), p1 = x1 / n1 and p0 = x0 / n0 (Katz et al., 1978): the
@@ -15,8 +20,9 @@
 {% macro ugc_log_ratio_se(x1, n1, x0, n0) -%}
     case when ({{ x1 }}) > 0 and ({{ x0 }}) > 0 and ({{ n1 }}) > 0 and ({{ n0 }}) > 0 then
         sqrt(greatest(
-            1.0 / ({{ x1 }}) - 1.0 / ({{ n1 }}) + 1.0 / ({{ x0 }}) - 1.0 / ({{ n0 }}),
-            0.0))
+            {{ ugc_one() }} / ({{ x1 }}) - {{ ugc_one() }} / ({{ n1 }})
+            + {{ ugc_one() }} / ({{ x0 }}) - {{ ugc_one() }} / ({{ n0 }}),
+            {{ ugc_one() }} * 0))
     end
 {%- endmacro %}
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pg_landing import PLUS_DAYS, TRICKY_DAY, YOTPO_TEXTS
 from pg_support import (
+    _plain,
     compare_warehouses,
     count,
     dbt_models,
@@ -23,9 +24,11 @@ from pg_support import (
     settings_for,
     table_keys,
 )
+from sqlalchemy import text
 from support import expected as by_hand  # the e2e expectations, reused as they are
 from support.expected import MV, A, assert_same_values
 from support.landing_builder import DAYS
+from support.readme_queries import analyst_queries
 from support.runs import Run, by_key, fetch
 from ugc_pipeline import catalog, transform, warehouse
 from ugc_pipeline.landing import Landing
@@ -151,6 +154,14 @@ def test_sample_landing_gives_the_same_marts(tmp_path, new_pg_url):
     for table in MARTS:
         assert count(pg, f"select count(*) from {table}") > 0
     assert compare_warehouses(duck, pg, [t for t in table_keys() if t != "audit.rejected_records"]) == []
+    # the README's example queries for analysts answer the same on both (row order aside: the two
+    # sort text by different collations)
+    for query in analyst_queries():
+        answers = []
+        for run in (duck, pg):
+            with run.engine.connect() as conn:
+                answers.append(sorted((tuple(_plain(v) for v in row) for row in conn.execute(text(query))), key=repr))
+        assert answers[0] and answers[0] == answers[1], query
 
 
 def test_the_report_reads_the_same_numbers_on_postgresql(duckdb_plus_run, pg_plus_run):

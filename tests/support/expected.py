@@ -7,12 +7,13 @@ docstring of ``landing_builder``.
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 
 import pytest
 from ugc_pipeline.sources import SOURCES
 
-from support.landing_builder import DAYS
+from support.landing_builder import DAYS, GTIN_A, GTIN_B
 from support.runs import Run, by_key, fetch
 
 MV = "Maison Verte"
@@ -136,6 +137,111 @@ SALES_UPLIFT = {
                   "start_date": "2025-05-05", "end_date": "2025-05-07", "during_days": 3},
 }
 
+# -- the analyst marts (issue #11) -----------------------------------------------------------------
+# The 95% intervals in closed form (docs/DECISIONS.md): Katz's log interval of a ratio of two
+# conversion rates, x1 orders of n1 sessions against x0 of n0.
+Z95 = 1.959963984540054
+
+
+def katz(x1: int, n1: int, x0: int, n0: int) -> tuple[float, float, float]:
+    """(ratio - 1, low, high)."""
+    ratio = (x1 / n1) / (x0 / n0)
+    se = math.sqrt(1 / x1 - 1 / n1 + 1 / x0 - 1 / n0)
+    return ratio - 1, math.exp(math.log(ratio) - Z95 * se) - 1, math.exp(math.log(ratio) + Z95 * se) - 1
+
+
+def campaign_summary() -> dict[str, dict]:
+    # Conversion: baseline 04-07..05-04 = 2800 sessions / 56 orders; during 05-05..05-07 = 300
+    # sessions / 5 + 4 + 4 = 13 orders (05-05 restated 4 -> 5): (13/300) / 0.02 - 1 = 7/6, with
+    # enough data (300 >= 100 sessions, 13 >= 10 orders) and an interval above 0.
+    variation, low, high = katz(13, 300, 56, 2800)
+    assert low > 0
+    return {CMP: {
+        "brand": MV, "sku": A, "start_date": "2025-05-05", "end_date": "2025-05-07",
+        # the 7 posts of reach_daily: IG1 (recipe, nano), IG2 (carousel, micro), AP2 (photo, nano),
+        # TT1 + TT2 (video, micro), AP3 (recipe, nano), YT1 (video, micro); no review names it
+        "ugc_count": 7, "ugc_photo": 1, "ugc_video": 3, "ugc_carousel": 1, "ugc_reel": 0, "ugc_story": 0,
+        "ugc_recipe": 2, "ugc_tutorial": 0, "ugc_review": 0, "ugc_rating": 0, "ugc_text": 0, "ugc_other_type": 0,
+        "ugc_nano": 3, "ugc_micro": 4, "ugc_macro": 0, "ugc_unknown_tier": 0,
+        # AMB-01 (IG1, AP3), AMB-04 (AP2), AMB-02 (TT1, TT2 by handle); the YouTube channel and
+        # marie.recettes are not in the roster: 3 ambassadors, 5 authors
+        "ambassador_count": 3, "author_count": 5,
+        "potential_reach": 742 + 1500 + 350 + 2310 + 15400,  # AMB-01 counted once
+        "views": 1500 + 3000 + 3000, "engagements": 82 + 22 + 17 + 170 + 0 + 170,
+        "engagement_rate": 461 / 20302, "posts_without_metrics": 1,
+        # WOM-1 (8) + WOM-3 (20); WOM-2 did not answer: 2 of the 3 ambassadors answered
+        "offline_reach": 28, "survey_respondents": 3, "survey_answers": 2, "survey_answer_share": 2 / 3,
+        "conversion_through_date": "2025-05-07",
+        "sessions_pre": 2800, "orders_pre": 56, "conversion_rate_pre": 0.02,
+        "sessions_during": 300, "orders_during": 13, "conversion_rate_during": 13 / 300,
+        "conversion_variation": variation, "conversion_variation_low": low, "conversion_variation_high": high,
+        "conversion_verdict": "significant",
+        # sales_uplift's 0.25; every store of an arm sells the same: no spread, a zero-width
+        # interval, and 2 stores an arm is under UGC_MIN_STORES_PER_ARM (5)
+        "test_stores": 2, "control_stores": 2, "sales_uplift": 0.25, "sales_uplift_low": 0.25,
+        "sales_uplift_high": 0.25, "sales_verdict": "too little data",
+    }}
+
+
+def review_bucket_conversion() -> dict[tuple, tuple]:
+    """(sku, review_bucket) -> (days, sessions, orders, lift, lift_low, lift_high, verdict).
+    A: bucket 0 on 04-07..04-19 (13 x 100 / 2), 1-9 from Y0 (04-20) to 05-07: 15 x (100, 2) +
+    (100, 5) + (100, 4) + (100, 4). B: bucket 0 until 05-05 (29 x 50 / 1), 1-9 on 05-06 and 05-07.
+    Pooled (sku None): the sums."""
+    a = katz(43, 1800, 26, 1300)
+    b = katz(2, 100, 29, 1450)
+    pooled = katz(45, 1900, 55, 2750)
+    assert a[1] < 0 < a[2] and pooled[1] < 0 < pooled[2]
+    return {
+        (A, "0"): (13, 1300, 26, None, None, None, None),
+        (A, "1-9"): (18, 1800, 43, *a, "not significant"),
+        (B, "0"): (29, 1450, 29, None, None, None, None),
+        (B, "1-9"): (2, 100, 2, *b, "too little data"),  # 100 sessions but 2 orders (< 10)
+        (None, "0"): (42, 2750, 55, None, None, None, None),
+        (None, "1-9"): (20, 1900, 45, *pooled, "not significant"),
+    }
+
+
+BUCKET_COLUMNS = ("days", "sessions", "orders", "lift", "lift_low", "lift_high", "verdict")
+
+DIM_PRODUCTS = {
+    # reviews: A = Y0 (5), Y1 (4), RV-1 (4), Y3 (5); B = Y4 (4), RV-2 (3)
+    A: {"gtin": GTIN_A, "product_name": "Huile d'olive vierge extra 50 cl", "brand": MV, "category": "Huiles",
+        "campaign_count": 1, "first_campaign_start": "2025-05-05", "review_count": 4, "avg_rating": 4.5},
+    B: {"gtin": GTIN_B, "product_name": "Pesto alla genovese 180 g", "brand": MV, "category": "Sauces",
+        "campaign_count": 0, "first_campaign_start": None, "review_count": 2, "avg_rating": 3.5},
+}
+
+DIM_CAMPAIGNS = {
+    CMP: {"brand": MV, "sku": A, "product_name": "Huile d'olive vierge extra 50 cl", "start_date": "2025-05-05",
+          "end_date": "2025-05-07", "campaign_days": 3, "baseline_start_date": "2025-04-07",
+          "baseline_end_date": "2025-05-04", "hashtags": "#OliveDuMatin #MaisonVerteAmbassadeurs",
+          "exposed_zone_ids": "Z-NORD", "exposed_zone_count": 1},
+}
+
+# source -> latest KPI day of its counted data (None: snapshots): Y3 is 05-07 in Paris, RV-1/RV-2
+# 05-06, G5 05-06 (22:00Z), IG2 05-06, TT1/TT2 05-06 (TT3 has no campaign), YT1 05-07, AP3 05-07
+# (AP1 counts as IG1), survey answers 05-07, daily facts up to 05-07
+LATEST_KPI_DAY = {
+    "yotpo_reviews": "2025-05-07", "retailer_reviews": "2025-05-06", "google_business_reviews": "2025-05-06",
+    "instagram_media": "2025-05-06", "tiktok_videos": "2025-05-06", "youtube_videos": "2025-05-07",
+    "ambassador_posts": "2025-05-07", "wom_surveys": "2025-05-07", "web_conversion": "2025-05-07",
+    "store_sales": "2025-05-07",
+}
+
+
+def data_freshness() -> dict[str, dict]:
+    """From the run records of the four days (``DELIVERED`` below; every other day of a source is
+    'no_delivery'): each source checked through 05-08, loaded through its last delivery."""
+    out = {}
+    for source in SOURCES:
+        loaded = sorted(day for (day, s) in DELIVERED if s == source)
+        out[source] = {"loaded_through": loaded[-1], "checked_through": "2025-05-08",
+                       "delivery_days_loaded": len(loaded), "failed_days": 0, "first_failed_day": None,
+                       "latest_kpi_date": LATEST_KPI_DAY.get(source)}
+    return out
+
+
 # -- audit.pipeline_runs ---------------------------------------------------------------------------
 # (delivery_date, source) -> (files_read, records_read, records_loaded, records_rejected) for the
 # deliveries that exist; every other (day, source) of a run is 'no_delivery'.
@@ -215,6 +321,20 @@ def assert_marts_match_hand_values(run: Run) -> None:
     uplift = by_key(fetch(run, "select * from marts.sales_uplift"), "campaign_id")
     assert list(uplift) == [("CMP-OLIVE",)]
     assert_same_values(uplift[("CMP-OLIVE",)], SALES_UPLIFT["CMP-OLIVE"], "sales_uplift")
+
+    assert_analyst_marts_match_hand_values(run)
+
+
+def assert_analyst_marts_match_hand_values(run: Run) -> None:
+    for table, key, expected in (("campaign_summary", "campaign_id", campaign_summary()),
+                                 ("dim_products", "sku", DIM_PRODUCTS), ("dim_campaigns", "campaign_id", DIM_CAMPAIGNS),
+                                 ("data_freshness", "source", data_freshness())):
+        rows = {k[0]: v for k, v in by_key(fetch(run, f"select * from marts.{table}"), key).items()}
+        assert sorted(rows) == sorted(expected), f"{table}: grains differ"
+        for k, values in expected.items():
+            assert_same_values(rows[k], values, f"{table} {k}")
+    buckets = by_key(fetch(run, "select * from marts.review_bucket_conversion"), "sku", "review_bucket")
+    assert_mart(buckets, review_bucket_conversion(), BUCKET_COLUMNS, "review_bucket_conversion")
 
 
 def assert_audit_matches(run: Run, run_ids_expected: int) -> None:

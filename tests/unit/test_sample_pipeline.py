@@ -8,6 +8,7 @@ same generator, sources and effects as the demo's 22 days, in a quarter of the i
 
 import duckdb
 import pytest
+from support.readme_queries import analyst_queries
 from ugc_pipeline import catalog
 from ugc_pipeline.pipeline import build_marts, ingest_source
 from ugc_pipeline.sample import write_sample_landing
@@ -72,3 +73,24 @@ def test_every_platform_and_nano_tier_appear(sample_warehouse):
     offline = con.execute("select sum(offline_reach), sum(survey_respondents) from marts.reach_daily "
                           "where platform = 'offline'").fetchone()
     assert offline[0] > 0 and offline[1] > 0
+
+
+def test_the_analyst_marts_answer_on_the_sample(sample_warehouse):
+    """The campaign's built-in effects (+30% web conversion, +15% store sales in the exposed
+    zones) show in campaign_summary with an interval around them; the README's example queries
+    run and answer."""
+    sample, con = sample_warehouse
+    row = con.execute("select conversion_variation, conversion_variation_low, conversion_variation_high, "
+                      "sales_uplift, sales_uplift_low, sales_uplift_high, ugc_count, test_stores "
+                      "from marts.campaign_summary where campaign_id = ?", [sample.campaign_id]).fetchone()
+    variation, v_low, v_high, uplift, u_low, u_high, ugc, test_stores = row
+    assert v_low < variation < v_high and u_low < uplift < u_high
+    assert variation > 0.10 and ugc > 0 and test_stores > 0
+    uplift_mart = con.execute("select uplift from marts.sales_uplift where campaign_id = ?",
+                              [sample.campaign_id]).fetchone()[0]
+    assert uplift == pytest.approx(uplift_mart, rel=1e-12)
+    queries = analyst_queries()
+    assert len(queries) >= 4
+    for query in queries:
+        assert con.execute(query).fetchall(), f"no row from the README's query:\n{query}"
+

@@ -178,7 +178,7 @@ sales as (
         coalesce(control.stores, 0) as control_stores,
         (test.during_mean / nullif(test.pre_mean, 0)) / nullif(control.during_mean / nullif(control.pre_mean, 0), 0)
             as ratio,
-        sqrt(greatest(test.log_ratio_var + control.log_ratio_var, 0.0)) as log_se,
+        sqrt(greatest(test.log_ratio_var + control.log_ratio_var, {{ ugc_one() }} * 0)) as log_se,
         coalesce(test.stores, 0) >= {{ ugc_min_stores_per_arm() }}
             and coalesce(control.stores, 0) >= {{ ugc_min_stores_per_arm() }} as is_enough
     from campaigns
