@@ -16,8 +16,12 @@ dbt tests, then the dbt documentation site under `UGC_DBT_DIR`). The task group 
 project rendered by Cosmos: one task per model (with its tests) in dbt's order, each showing its
 model's outcome in that build; a failed model fails its own task, and its retry builds the model
 again with what it depends on. Each mart rewrites only the KPI days (or campaigns) whose rows
-changed, in its own transaction; a failed mart keeps its previous rows. `summarise` logs the
-headline KPIs and publishes the marts asset. Column meanings: `docs/data_dictionary.md`; why:
+changed, in its own transaction; a failed mart keeps its previous rows. On a DuckDB warehouse,
+`publish_readonly_copy` then replaces the read-only copy that readers open (`UGC_PUBLISHED_WAREHOUSE`)
+atomically: an analyst's open session never blocks a run nor sees a half-built state (a failed
+build publishes nothing). `summarise` logs the headline KPIs and publishes the marts asset;
+`write_report` writes the HTML KPI report (one page per KPI day and an index) to `UGC_REPORT_DIR`.
+Column meanings: `docs/data_dictionary.md`; why:
 `docs/DECISIONS.md` ("The marts DAG on Cosmos").
 """
 
@@ -74,7 +78,25 @@ def ugc_marts():
         logging.getLogger("ugc_pipeline.summary").info("KPI summary\n%s", text)
         return text
 
-    check_pool() >> dbt_build() >> dbt_task_group() >> summarise()
+    @task(pool=WAREHOUSE_POOL)
+    def publish_readonly_copy() -> str | None:
+        """DuckDB: replace the read-only copy readers open, atomically (PostgreSQL: nothing to do)."""
+        from ugc_pipeline.airflow_support import settings_in_task
+        from ugc_pipeline.publish import publish_readonly_copy as publish
+
+        published = publish(settings_in_task())
+        return str(published.path) if published else None
+
+    @task
+    def write_report() -> str | None:
+        """The HTML KPI report of the marts (one page per KPI day, an index), to UGC_REPORT_DIR."""
+        from ugc_pipeline.airflow_support import settings_in_task
+        from ugc_pipeline.report import write_report as write
+
+        index = write(settings_in_task())
+        return str(index) if index else None
+
+    check_pool() >> dbt_build() >> dbt_task_group() >> publish_readonly_copy() >> [summarise(), write_report()]
 
 
 ugc_marts()

@@ -407,6 +407,8 @@ class CeleryLocal:
             # (each worker gets a folder of its own below, as each worker container has its own disk)
             "UGC_GX_DIR": str(self.run_dir / "gx"),
             "UGC_PII_KEY": os.environ["UGC_PII_KEY"],  # set by main()
+            # the HTML KPI report of the marts run: in its folder too
+            "UGC_REPORT_DIR": str(self.run_dir / "report"),
         })
         if self.opts.executor == "local" and self.opts.preload:
             # the executor's workers start from a fork server that imported what the tasks need

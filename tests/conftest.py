@@ -22,6 +22,9 @@ os.environ["UGC_GX_DIR"] = str(_WORKER_DIR / "gx")
 # The key personal data is pseudonymised with (ugc_pipeline.pii), as a deployment sets it: every
 # warehouse of the session, DuckDB or PostgreSQL, pseudonymises alike (tests/support/pii.py).
 os.environ["UGC_PII_KEY"] = "test-session-pii-key"
+# ... and UGC_REPORT_DIR to ./data/report: set but empty, no marts run writes an HTML report
+# unless its test asks for one (tests/unit/test_report.py, tests/e2e/test_reader_copy.py)
+os.environ["UGC_REPORT_DIR"] = ""
 
 import pytest  # noqa: E402
 from hypothesis.configuration import set_hypothesis_home_dir  # noqa: E402

@@ -83,18 +83,23 @@ def _run(days: list[date], settings: Settings, marts_each_day: bool, stop) -> in
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from ugc_pipeline.publish import published_path
     from ugc_pipeline.runner import configure_airflow, exclusive_run
     from ugc_pipeline.sample import write_sample_landing
     from ugc_pipeline.summary import kpi_summary
 
     data = Path(args.data_dir).resolve()
     landing, warehouse_file = data / "landing", data / "warehouse.duckdb"
-    gx_dir = data / "gx"
+    gx_dir, report_dir = data / "gx", data / "report"
     settings = Settings(landing_uri=str(landing), warehouse_url=f"duckdb:///{warehouse_file}",
-                        timezone=args.timezone, gx_dir=str(gx_dir), dbt_dir=str(data / "dbt"))
+                        timezone=args.timezone, gx_dir=str(gx_dir), dbt_dir=str(data / "dbt"),
+                        report_dir=str(report_dir))
+    published = published_path(settings)
     configure_airflow()
     with exclusive_run(settings, progress=_say, stop=args.stop):  # never delete a warehouse in use
-        for stale in (landing, gx_dir, warehouse_file, warehouse_file.with_name(warehouse_file.name + ".wal")):
+        # (the published copy is replaced, never deleted: a reader may have it open)
+        for stale in (landing, gx_dir, report_dir, warehouse_file,
+                      warehouse_file.with_name(warehouse_file.name + ".wal")):
             if stale.is_dir():
                 shutil.rmtree(stale)
             elif stale.exists():
@@ -113,8 +118,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:  # index.html fetches manifest.json and catalog.json: serve it over HTTP
         _say(f"Data documentation (dbt docs: lineage, models, columns, tests): {site / 'index.html'} "
              '(serve it: make dbt ARGS="docs serve --port 8081")')
-    _say(f"\nQuery it: .venv/bin/python -c \"import duckdb; print(duckdb.connect('{warehouse_file}', "
-         "read_only=True).sql('from marts.ugc_daily limit 10'))\"")
+    _say(f"\nQuery it (the read-only copy each run publishes; keep it open while runs go on): .venv/bin/python -c "
+         f"\"import duckdb; print(duckdb.connect('{published}', read_only=True).sql('from marts.ugc_daily limit 10'))\"")
+    index = report_dir / "index.html"
+    _say(f"\nKPI report (one page per KPI day, open it in a browser, works offline): {index}"
+         if index.exists() else "\nKPI report: not written (see the write_report task's log)")
     return status
 
 

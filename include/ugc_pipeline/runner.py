@@ -322,6 +322,7 @@ def export_settings(settings: Settings) -> None:
         "UGC_WAREHOUSE_CONN_ID": settings.warehouse_conn_id, "UGC_LANDING_CONN_ID": settings.landing_conn_id,
         "UGC_MIN_SESSIONS": str(settings.min_sessions), "UGC_MIN_ORDERS": str(settings.min_orders),
         "UGC_MIN_STORES_PER_ARM": str(settings.min_stores_per_arm),
+        "UGC_PUBLISHED_WAREHOUSE": settings.published_warehouse, "UGC_REPORT_DIR": settings.report_dir,
     })
 
 

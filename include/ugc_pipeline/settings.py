@@ -25,10 +25,14 @@ DEFAULT_DBT_DIR = "./data/dbt"
 DEFAULT_WAREHOUSE_CONN_ID = "ugc_warehouse"
 DEFAULT_LANDING_CONN_ID = "aws_default"
 
+# Where every marts run writes the HTML KPI report (ugc_pipeline.report).
+DEFAULT_REPORT_DIR = "./data/report"
+
 SETTING_NAMES = ("UGC_LANDING_URI", "UGC_WAREHOUSE_URL", "UGC_TIMEZONE", "UGC_GX_DIR", "UGC_DBT_DIR", "UGC_MAX_REJECTED_SHARE",
                  "UGC_PULL_SOURCES", "UGC_PULL_LOOKBACK_DAYS", "UGC_PULL_REPULL_DAYS", "UGC_PULL_MAX_RETRIES",
                  "UGC_LOCK_WAIT_SECONDS", "UGC_BATCH_RECORDS", "UGC_SOURCE_CHECKS", "UGC_WAREHOUSE_CONN_ID",
-                 "UGC_LANDING_CONN_ID", "UGC_MIN_SESSIONS", "UGC_MIN_ORDERS", "UGC_MIN_STORES_PER_ARM")
+                 "UGC_LANDING_CONN_ID", "UGC_MIN_SESSIONS", "UGC_MIN_ORDERS", "UGC_MIN_STORES_PER_ARM",
+                 "UGC_PUBLISHED_WAREHOUSE", "UGC_REPORT_DIR")
 
 # How long a run waits for a warehouse another process is using before it gives up: another
 # ``ugc-pipeline`` run on the same DuckDB file or Airflow home, or DuckDB's own file lock when a
@@ -119,6 +123,13 @@ class Settings:
     min_sessions: int = DEFAULT_MIN_SESSIONS
     min_orders: int = DEFAULT_MIN_ORDERS
     min_stores_per_arm: int = DEFAULT_MIN_STORES_PER_ARM
+    # The read-only copy of a DuckDB warehouse that every marts run publishes for readers
+    # (ugc_pipeline.publish); "" = beside the warehouse file, <name>_readonly.duckdb. Unused on
+    # PostgreSQL, where readers query the warehouse itself (MVCC).
+    published_warehouse: str = ""
+    # Where every marts run writes the HTML KPI report; "" = no report. Settings.load() defaults
+    # it to ./data/report.
+    report_dir: str = ""
 
     def __post_init__(self) -> None:
         try:
@@ -212,6 +223,10 @@ class Settings:
             min_sessions=_whole(values, "UGC_MIN_SESSIONS", DEFAULT_MIN_SESSIONS),
             min_orders=_whole(values, "UGC_MIN_ORDERS", DEFAULT_MIN_ORDERS),
             min_stores_per_arm=_whole(values, "UGC_MIN_STORES_PER_ARM", DEFAULT_MIN_STORES_PER_ARM),
+            published_warehouse=values["UGC_PUBLISHED_WAREHOUSE"] or "",
+            # UGC_REPORT_DIR set but empty means "no report" (as Settings(report_dir="") says).
+            report_dir=values["UGC_REPORT_DIR"] if values["UGC_REPORT_DIR"] is not None
+            else (environ["UGC_REPORT_DIR"] if "UGC_REPORT_DIR" in environ else DEFAULT_REPORT_DIR),
         )
 
     def describe(self) -> str:

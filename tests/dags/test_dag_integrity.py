@@ -175,7 +175,13 @@ def test_marts_dag_has_one_task_per_dbt_model_in_dbt_order(dagbag):
         assert task.op_kwargs["unique_id"] == uid
     assert dag.get_task(BUILD_TASK_ID).pool == WAREHOUSE_POOL
     referenced = {p for n in models.values() for p in n["depends_on"]["nodes"]}
-    assert dag.get_task("summarise").upstream_task_ids == {task_of[uid] for uid in models if uid not in referenced}
+    # after the last models: the read-only copy for readers (one writer: the pool), then the
+    # summary (the marts asset) and the HTML report, which reads that copy
+    publish = dag.get_task("publish_readonly_copy")
+    assert publish.upstream_task_ids == {task_of[uid] for uid in models if uid not in referenced}
+    assert publish.pool == WAREHOUSE_POOL
+    assert publish.downstream_task_ids == {"summarise", "write_report"}
+    assert dag.get_task("write_report").pool != WAREHOUSE_POOL
 
 
 def test_the_committed_dbt_ls_output_is_the_projects():

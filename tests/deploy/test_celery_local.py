@@ -114,7 +114,8 @@ def test_celery_local_runs_the_daily_dags_on_two_workers(services, warehouse_db,
     tasks = report["tasks"]
     assert {t["task_id"] for t in tasks if t["dag_id"] == "ugc_ingest"} == {f"ingest_{s}" for s in SOURCES} | {
         "check_pool", "publish_staging", "data_docs", "check_deliveries"}
-    assert {t["task_id"] for t in tasks if t["dag_id"] == "ugc_marts"} == {"check_pool", BUILD_TASK_ID, "summarise"} | {
+    assert {t["task_id"] for t in tasks if t["dag_id"] == "ugc_marts"} == {
+        "check_pool", BUILD_TASK_ID, "publish_readonly_copy", "summarise", "write_report"} | {
         f"{GROUP_ID}.{name}_model_build" for name in dbt_ls_models()}
     assert all(t["state"] == "success" for t in tasks)
     assert {t["hostname"] for t in tasks} <= set(report["workers"]), "every task ran on one of the script's workers"

@@ -19,9 +19,9 @@ BIN = Path(sys.executable).parent
 
 def base_env(extra: dict[str, str]) -> dict[str, str]:
     """The test session's environment without any UGC_* setting, plus ``extra``; validation in
-    memory (no GX files), Python unbuffered."""
+    memory (no GX files), no HTML report, Python unbuffered."""
     env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
-    env.update({"UGC_GX_DIR": "", "PYTHONUNBUFFERED": "1"})
+    env.update({"UGC_GX_DIR": "", "UGC_REPORT_DIR": "", "PYTHONUNBUFFERED": "1"})
     env.update(extra)
     return env
 

@@ -162,3 +162,19 @@ def test_sample_landing_gives_the_same_marts(tmp_path, new_pg_url):
             with run.engine.connect() as conn:
                 answers.append(sorted((tuple(_plain(v) for v in row) for row in conn.execute(text(query))), key=repr))
         assert answers[0] and answers[0] == answers[1], query
+
+
+def test_the_report_reads_the_same_numbers_on_postgresql(duckdb_plus_run, pg_plus_run):
+    """What the HTML report reads (``ugc_pipeline.report.QUERIES``: marts, the enriched items'
+    authors and stars) is the same on both warehouses (doubles to 9 decimals)."""
+    from ugc_pipeline.report import load_report_data
+
+    def rows(frame):
+        return sorted(map(tuple, frame.round(9).astype(str).to_numpy()))
+
+    duck, pg = load_report_data(duckdb_plus_run.engine), load_report_data(pg_plus_run.engine)
+    for name in ("ugc", "reach", "authors", "ratings", "conversion", "uplift", "buckets", "freshness"):
+        left, right = getattr(duck, name), getattr(pg, name)
+        assert list(left.columns) == list(right.columns), name
+        assert len(left) > 0, f"{name}: nothing compared"
+        assert rows(left) == rows(right), name
