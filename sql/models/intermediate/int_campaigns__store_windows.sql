@@ -50,6 +50,10 @@ final as (
         units.campaign_id,
         units.store_id,
         units.arm,
+        units.pre_units,
+        units.during_units,
+        case when campaigns.during_end_date >= campaigns.start_date
+             then campaigns.during_end_date - campaigns.start_date + 1 else 0 end as during_days,
         cast(units.pre_units as double precision) / 28 as pre_avg,
         case when campaigns.during_end_date >= campaigns.start_date
              then cast(units.during_units as double precision)

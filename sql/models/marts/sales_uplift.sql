@@ -10,49 +10,20 @@ with campaigns as (
     from {{ ref('int_brand__campaigns_current') }} as campaigns
 ),
 
-panel as (
-    select
-        campaigns.campaign_id,
-        stores.store_id,
-        case when zones.zone_id is not null then 'test' else 'control' end as arm
-    from campaigns
-    inner join {{ ref('int_brand__stores_current') }} as stores
-        on stores.brand = campaigns.brand
-    left join {{ ref('int_campaigns__exposed_zones') }} as zones
-        on zones.campaign_id = campaigns.campaign_id
-       and zones.zone_id = stores.zone_id
-),
-
-units as (
-    select
-        panel.campaign_id,
-        panel.arm,
-        count(distinct panel.store_id) as stores,
-        coalesce(sum(case when sales.activity_date < campaigns.start_date then sales.units end), 0) as pre_units,
-        coalesce(sum(case when sales.activity_date >= campaigns.start_date then sales.units end), 0) as during_units
-    from panel
-    inner join campaigns
-        on campaigns.campaign_id = panel.campaign_id
-    left join {{ ref('int_brand__store_sales_latest') }} as sales
-        on sales.store_id = panel.store_id
-       and sales.sku = campaigns.sku
-       and sales.activity_date between campaigns.start_date - 28 and campaigns.during_end_date
-    group by panel.campaign_id, panel.arm
-),
-
 averages as (
-    -- Per-store daily average units: a store-day without a panel row sold 0.
+    -- Per arm, the per-store daily average units (each store's windows, a store-day without a
+    -- panel row selling 0: int_campaigns__store_windows, which marts.campaign_summary's interval
+    -- reads too).
     select
-        units.campaign_id,
-        units.arm,
-        units.stores,
-        cast(units.pre_units as double precision) / (units.stores * 28) as pre_avg,
-        case when campaigns.during_end_date >= campaigns.start_date
-             then cast(units.during_units as double precision)
-                  / (units.stores * (campaigns.during_end_date - campaigns.start_date + 1))
+        campaign_id,
+        arm,
+        count(*) as stores,
+        cast(sum(pre_units) as double precision) / (count(*) * 28) as pre_avg,
+        case when max(during_days) > 0
+             then cast(sum(during_units) as double precision) / (count(*) * max(during_days))
         end as during_avg
-    from units
-    inner join campaigns on campaigns.campaign_id = units.campaign_id
+    from {{ ref('int_campaigns__store_windows') }}
+    group by campaign_id, arm
 ),
 
 final as (
