@@ -11,6 +11,8 @@ def test_settings_exported_for_the_tasks_load_back_unchanged(monkeypatch, tmp_pa
 
     for name in SETTING_NAMES:  # whatever export_settings writes is undone after the test
         monkeypatch.setenv(name, "")
+    # the pseudonymisation key is a secret: never exported, the tasks read it where it was set
+    monkeypatch.delenv("UGC_PII_KEY", raising=False)
     settings = Settings(landing_uri=str(tmp_path / "landing"), warehouse_url=f"duckdb:///{tmp_path}/wh.duckdb",
                         timezone="Europe/Paris", warehouse_conn_id="kpi_pg", landing_conn_id="minio")
 
