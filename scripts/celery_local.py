@@ -20,8 +20,11 @@ Body of ``scripts/celery-local`` (see that file and docs/DEPLOYING.md). In short
 With ``--executor local`` it is the scheduler benchmark of docs/BENCHMARKS.md instead: the
 LocalExecutor (no Celery worker, no Redis) on the embedded default warehouse (a DuckDB file in
 the run's folder, a 1-slot ``ugc_warehouse`` pool), as ``make airflow-ui`` runs it; the report
-adds the seconds from the trigger to the end of the ``ugc_marts`` run, and each task's queue wait
-and duration.
+adds the seconds from the trigger to the end of the ``ugc_marts`` run, each task's queue wait
+and duration, and the CPU seconds the Airflow processes used during the run. With ``--history N``
+it measures a day in steady state: the first N-1 days are loaded in this process, the N-th runs
+through the scheduler untimed (the warm-up: the DAGs unpaused and parsed, the executor's workers
+and fork server up, as after any earlier day), then the measured day is triggered.
 
 Exit status: 0 when both runs succeeded, 1 when a run failed or timed out, 2 on bad arguments,
 3 when PostgreSQL or Redis does not answer.
@@ -279,6 +282,7 @@ class Options:
     sample_days: int = 3
     history: int = 0
     through: date | None = None
+    warm_up: bool = True
 
 
 class CeleryLocal:
@@ -295,6 +299,8 @@ class CeleryLocal:
         self.report: dict[str, Any] = {"token": self.token, "run_dir": str(self.run_dir), "ok": False}
         self.env: dict[str, str] = {}
         self.api_port = 0
+        self.warm_day: date | None = None
+        self.unpaused = False
 
     # -- setup -----------------------------------------------------------------------------------
     def preflight(self) -> None:
@@ -331,6 +337,9 @@ class CeleryLocal:
             history = sample.delivery_dates[:self.opts.history]
             # the snapshot day (most sources deliver), or the first day after the history
             day = day or sample.delivery_dates[len(history)]
+            if history and self.opts.warm_up and self.opts.executor == "local":
+                # the last history day goes through the scheduler before the measured one (warm_up)
+                self.warm_day = history.pop()
             dates = sample.delivery_dates
             say(f"wrote the sample landing zone to {landing} ({len(dates)} delivery days, {dates[0]} to {dates[-1]})")
         if day is None:
@@ -344,7 +353,9 @@ class CeleryLocal:
         self.env = self._airflow_env()
         self.report.update(delivery_date=day.isoformat(),
                            through_date=self.opts.through and self.opts.through.isoformat(),
-                           history_days=len(history), preload=self.opts.preload, landing=landing, queue=self.queue,
+                           history_days=len(history) + (self.warm_day is not None),
+                           warm_up_day=self.warm_day and self.warm_day.isoformat(),
+                           preload=self.opts.preload, landing=landing, queue=self.queue,
                            timezone=self.opts.timezone, broker=self.opts.redis_url, metadata_db=self.meta_db,
                            warehouse=_hide_password(warehouse_url))
 
@@ -501,24 +512,68 @@ class CeleryLocal:
                 return rows["ugc_ingest"]["next_dagrun"]
             time.sleep(1)
 
-    def trigger(self, next_logical: datetime) -> str:
-        """Trigger the ugc_ingest run for the delivery day, then unpause both DAGs.
+    def trigger(self, next_logical: datetime, day: date | None = None, through: date | None = None,
+                label: str = "celery_local") -> str:
+        """Trigger a ugc_ingest run for a delivery day; on the first trigger, unpause both DAGs.
 
         The run is triggered for the logical date of the DAG's next scheduled interval, with the
         day to process in the ``delivery_date`` param (the documented way to reprocess a day):
         the scheduler then sees that interval's run exists and creates no scheduled run of its
-        own when the DAG is unpaused, so this is the only ugc_ingest run."""
-        run_id = f"celery_local__{self.day.isoformat()}__{self.token}"
-        conf = {"delivery_date": self.day.isoformat()}
-        if self.opts.through:  # a backfill: every day up to --through in this one run
-            conf["through_date"] = self.opts.through.isoformat()
+        own when the DAG is unpaused (it moves the DAG's next interval on instead), so this is the
+        only ugc_ingest run. After the warm-up the DAGs are already unpaused: the measured run is
+        triggered the same way, for the next interval, which is not due yet."""
+        day = day or self.day
+        run_id = f"{label}__{day.isoformat()}__{self.token}"
+        conf = {"delivery_date": day.isoformat()}
+        if through:  # a backfill: every day up to --through in this one run
+            conf["through_date"] = through.isoformat()
         self.airflow("dags", "trigger", "ugc_ingest", "--run-id", run_id, "--logical-date", next_logical.isoformat(),
                      "--conf", json.dumps(conf))
-        self.airflow("dags", "unpause", "ugc_marts")
-        self.airflow("dags", "unpause", "ugc_ingest")
-        say(f"triggered ugc_ingest run {run_id} for delivery day {self.day}"
-            + (f" through {self.opts.through}" if self.opts.through else "") + " and unpaused both DAGs")
+        if not self.unpaused:
+            self.airflow("dags", "unpause", "ugc_marts")
+            self.airflow("dags", "unpause", "ugc_ingest")
+            self.unpaused = True
+            how = "and unpaused both DAGs"
+        else:
+            how = "(both DAGs unpaused and parsed before)"
+        say(f"triggered ugc_ingest run {run_id} for delivery day {day}"
+            + (f" through {through}" if through else "") + f" {how}")
         return run_id
+
+    def next_interval(self, after: datetime) -> datetime:
+        """ugc_ingest's next scheduled logical date once the scheduler has moved it past ``after``."""
+        while True:
+            self.deadline.check("waiting for the scheduler to move ugc_ingest's next interval on")
+            rows = self.meta("select next_dagrun from dag where dag_id = 'ugc_ingest'")
+            if rows and rows[0]["next_dagrun"] is not None and rows[0]["next_dagrun"] > after:
+                return rows[0]["next_dagrun"]
+            time.sleep(0.5)
+
+    def warm_up(self, next_logical: datetime) -> datetime:
+        """A day in steady state: the scheduler has run the previous day, so the DAGs are unpaused
+        and parsed, the executor's workers and their fork server are up with the modules imported.
+        Runs the last history day through the scheduler (ugc_ingest, then the asset-triggered
+        ugc_marts, which builds the marts the history needs), not timed; returns ugc_ingest's next
+        logical date for the measured run."""
+        t0 = time.monotonic()
+        run_id = self.trigger(next_logical, day=self.warm_day, label="celery_local_warm_up")
+        queued = self.meta("select queued_at from dag_run where run_id = %(r)s", {"r": run_id})[0]["queued_at"]
+        ingest = self.wait_for_run("ugc_ingest", run_id)
+        marts = self.wait_for_marts_run(after=queued) if ingest["state"] == "success" else None
+        if ingest["state"] != "success" or not marts or marts["state"] != "success":
+            self._show_failed_logs()
+            raise RunFailed(f"warm-up day {self.warm_day}: ugc_ingest {ingest['state']}, ugc_marts "
+                            f"{marts['state'] if marts else 'not run'}")
+        first = self.meta("select min(start_date) as t from task_instance where run_id = %(r)s", {"r": run_id})[0]["t"]
+        self.report["warm_up"] = {
+            "day": self.warm_day.isoformat(),
+            "trigger_to_marts_s": round((marts["end_date"] - queued).total_seconds(), 1),
+            "trigger_to_first_task_s": round((first - queued).total_seconds(), 1),
+        }
+        say(f"warm-up day {self.warm_day} through the scheduler: trigger to marts "
+            f"{self.report['warm_up']['trigger_to_marts_s']}s, first task started "
+            f"{self.report['warm_up']['trigger_to_first_task_s']}s after the trigger ({time.monotonic() - t0:.0f}s)")
+        return self.next_interval(after=next_logical)
 
     def wait_for_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         last = None
@@ -546,6 +601,26 @@ class CeleryLocal:
                 say(f"the scheduler created ugc_marts run {runs[0]['run_id']} from the staging asset")
                 return self.wait_for_run("ugc_marts", runs[0]["run_id"])
             time.sleep(2)
+
+    def stack_cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by each started service's process group (the scheduler's holds
+        the executor's fork server, its workers and every task process they ran), counting the
+        processes alive now and the children they have reaped. On a shared machine the CPU a run
+        costs says more than its wall seconds."""
+        tick = os.sysconf("SC_CLK_TCK")
+        groups = {s.process.pid: s.name for s in self.processes.services}
+        used: dict[str, float] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            # after the command: state ppid pgrp ... utime(14) stime(15) cutime(16) cstime(17)
+            name = groups.get(int(fields[2]))
+            if name:  # the leader itself, and what it started (the scheduler's: executor workers, tasks)
+                key = name if int(stat.parent.name) == int(fields[2]) else f"{name} children"
+                used[key] = used.get(key, 0.0) + sum(int(f) for f in fields[11:15]) / tick
+        return used
 
     # -- what happened ---------------------------------------------------------------------------
     def task_table(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
@@ -658,12 +733,16 @@ class CeleryLocal:
             self.prepare()
             self.start_stack()
             next_logical = self.wait_for_dags()
-            run_id = self.trigger(next_logical)
+            if self.warm_day:
+                next_logical = self.warm_up(next_logical)
+            cpu_before = self.stack_cpu()
+            run_id = self.trigger(next_logical, through=self.opts.through)
             triggered_at = self.meta("select queued_at from dag_run where run_id = %(r)s", {"r": run_id})[0]["queued_at"]
             ingest_run = self.wait_for_run("ugc_ingest", run_id)
             marts_run = None
             if ingest_run["state"] == "success":
                 marts_run = self.wait_for_marts_run(after=triggered_at)
+            self.report["stack_cpu_s"] = _cpu_delta(cpu_before, self.stack_cpu())
             self.describe(ingest_run, marts_run)
             self.report.update(ingest_run={"run_id": run_id, "state": ingest_run["state"]},
                                marts_run=marts_run and {"run_id": marts_run["run_id"], "state": marts_run["state"]})
@@ -679,6 +758,12 @@ class CeleryLocal:
             self.report["task_seconds_total"] = round(sum(
                 (datetime.fromisoformat(t["end_date"]) - datetime.fromisoformat(t["start_date"])).total_seconds()
                 for t in tasks), 1)
+            first = min(datetime.fromisoformat(t["start_date"]) for t in tasks if t["dag_id"] == "ugc_ingest")
+            self.report["trigger_to_first_task_s"] = round((first - triggered_at).total_seconds(), 1)
+            cpu = self.report["stack_cpu_s"]
+            say(f"CPU of the Airflow processes during the run: {cpu['total']}s ("
+                + ", ".join(f"{k} {v}s" for k, v in cpu.items() if k != "total") + "); first task started "
+                f"{self.report['trigger_to_first_task_s']}s after the trigger")
             say(f"trigger to rebuilt marts: {self.report['trigger_to_marts_s']}s (ugc_ingest "
                 f"{self.report['ingest_run_s']}s, ugc_marts {self.report['marts_run_s']}s from its queueing; "
                 f"{len(tasks)} tasks, {self.report['task_seconds_total']}s of task time)")
@@ -731,6 +816,12 @@ class CeleryLocal:
                 say(f"kept {self.run_dir} (logs, AIRFLOW_HOME)")
             else:
                 shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def _cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    # over both key sets: a child that ended between the two moved into its parent's count
+    delta = {name: round(after.get(name, 0.0) - before.get(name, 0.0), 1) for name in {**before, **after}}
+    return {**dict(sorted(delta.items())), "total": round(sum(after.values()) - sum(before.values()), 1)}
 
 
 class ServiceUnavailable(Exception):
@@ -824,6 +915,10 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--no-preload", dest="preload", action="store_false",
                         help="local: start the executor's workers without the fork server that preloads "
                              "ugc_pipeline.task_preload (to measure what it saves)")
+    parser.add_argument("--no-warm-up", dest="warm_up", action="store_false",
+                        help="local, with --history: load every history day in this process and trigger the "
+                             "measured day on a scheduler that has run nothing yet (by default the last history "
+                             "day runs through the scheduler first, untimed, as the day before in steady state)")
     parser.add_argument("--sample-days", type=int, default=3,
                         help="delivery days of the generated sample landing zone (default 3; 365 for a year)")
     parser.add_argument("--history", type=int, default=0,
@@ -850,7 +945,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
                    pg=Postgres(args.pg_host, args.pg_port, args.pg_user), redis_url=args.redis_url,
                    timeout=args.timeout, report=args.report, keep=args.keep, executor=args.executor,
                    preload=args.preload, sample_days=args.sample_days, history=args.history,
-                   through=args.through)
+                   through=args.through, warm_up=args.warm_up)
 
 
 def main(argv: list[str] | None = None) -> int:
