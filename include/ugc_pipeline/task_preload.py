@@ -3,9 +3,10 @@
 Under Airflow's LocalExecutor each task runs in a process forked from an executor worker. A task
 of this project spends most of its few seconds importing (Great Expectations about 5 s of CPU,
 pandas, DuckDB, SQLAlchemy and the package 2 s, dbt and Cosmos 3-4 s), not working on data: on a
-2-core machine fourteen source tasks pay it fourteen times. Airflow 3.3 can start the executor's
-workers from a fork server that imported chosen modules first, so the tasks inherit them
-copy-on-write::
+2-core machine fourteen source tasks pay it fourteen times. Every task also loads Airflow's plugins
+before parsing its DAG file, among them Cosmos' UI plugin, which imports FastAPI (0.3 s of CPU).
+Airflow 3.3 can start the executor's workers from a fork server that imported chosen modules first,
+so the tasks inherit them copy-on-write::
 
     AIRFLOW__SCHEDULER__MP_START_METHOD=forkserver
     AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD=ugc_pipeline.task_preload
@@ -17,6 +18,7 @@ not read these settings.
 
 from __future__ import annotations
 
+import fastapi.responses  # noqa: F401  (Cosmos' Airflow plugin, loaded by every task's listener set-up)
 import great_expectations  # noqa: F401
 import great_expectations.expectations  # noqa: F401
 from airflow.sdk.execution_time import task_runner  # noqa: F401
