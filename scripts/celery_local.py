@@ -409,6 +409,8 @@ class CeleryLocal:
             "AIRFLOW__OPERATORS__DEFAULT_QUEUE": self.queue,
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+            # as scripts/airflow-standalone and the compose file (docs/DECISIONS.md, "Speed under the scheduler")
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "120",
             "UGC_LANDING_URI": self.landing,
             **_warehouse_env(self.warehouse_url, decoy=f"duckdb:///{self.run_dir / 'not-the-warehouse.duckdb'}"),
             "UGC_TIMEZONE": self.opts.timezone,
