@@ -257,10 +257,13 @@ def test_the_cosmos_profile_is_the_pipelines_dbt_target(url, tmp_path, monkeypat
 
 def test_the_task_preload_module_imports_what_the_tasks_need():
     """The fork server of the LocalExecutor ignores a preload module that fails to import (the
-    tasks would silently import everything again): it must import, and bring the heavy modules."""
+    tasks would silently import everything again): it must import, and bring the heavy modules,
+    and what every task process imports before it runs: Cosmos' UI plugin's FastAPI, Airflow's
+    DAG bag (the task runner parses the DAG file with it), the Cosmos profiles."""
     code = ("import sys, ugc_pipeline.task_preload; "
             "print('MISSING=' + ','.join(m for m in ('great_expectations', 'pandas', 'duckdb', 'dbt.cli.main', 'cosmos', "
-            "'ugc_pipeline.pipeline', 'ugc_pipeline.validation') if m not in sys.modules))")
+            "'ugc_pipeline.pipeline', 'ugc_pipeline.validation', 'fastapi', 'airflow.dag_processing.dagbag', "
+            "'cosmos.profiles', 'airflow.sdk.definitions.decorators') if m not in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy())
     assert done.returncode == 0, done.stderr
     assert [x for x in done.stdout.splitlines() if x.startswith("MISSING=")] == ["MISSING="]
