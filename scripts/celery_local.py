@@ -786,7 +786,9 @@ class CeleryLocal:
             self.report["seconds"] = round(time.monotonic() - started, 1)
             self.cleanup()
             if self.opts.report:
-                self.opts.report.write_text(json.dumps(self.report, indent=2, default=str) + "\n")
+                # the throwaway run folder is this machine's: the report names it "<run folder>"
+                text = json.dumps(self.report, indent=2, default=str).replace(str(self.run_dir), "<run folder>")
+                self.opts.report.write_text(text + "\n")
 
     def _show_failed_logs(self) -> None:
         logs = sorted((self.run_dir / "airflow" / "logs").rglob("*.log")) if (self.run_dir / "airflow").exists() else []
