@@ -29,8 +29,10 @@ RUN python -m venv /tmp/uv \
 FROM ${AIRFLOW_IMAGE}
 COPY --from=requirements --chown=airflow:0 /tmp/requirements.txt /opt/ugc/requirements.txt
 # The locked versions go over the image's own: `uv pip check` fails the build when one of them
-# breaks what another installed package (a provider the image ships) requires.
-RUN uv pip install --no-cache -r /opt/ugc/requirements.txt \
+# breaks what another installed package (a provider the image ships) requires. Compiled to
+# bytecode at build time: every task process imports GX, dbt and pandas, and would otherwise
+# compile them again each time (site-packages is not writable by the airflow user).
+RUN uv pip install --no-cache --compile-bytecode -r /opt/ugc/requirements.txt \
  && uv pip check
 
 # The project, laid out as in the repository: catalog.py finds sql/ two levels above the package.
