@@ -205,14 +205,18 @@ class DeliveryParser:
                 return pa.array([fn(v) for v in values.to_pylist()], pa.string())
             return call
 
+        def per_record(paths):
+            def call(values: pa.Array) -> pa.Array:
+                return pa.array(pii.records(paths, values.to_pylist()), pa.string())
+            return call
+
         for kind in KINDS:
             self.con.create_function(f"ugc_pii_{kind}", per_value(lambda v, k=kind: pii.apply(k, v)),
                                      [VARCHAR], VARCHAR, type="arrow")
         for i, table in enumerate(self.source.tables):
             paths = table.personal_paths()
             if paths:
-                self.con.create_function(f"ugc_pii_record_{i}", per_value(lambda v, f=paths: pii.record(f, v)),
-                                         [VARCHAR], VARCHAR, type="arrow")
+                self.con.create_function(f"ugc_pii_record_{i}", per_record(paths), [VARCHAR], VARCHAR, type="arrow")
 
     def _pii_column(self, table: RawTable, column: Column, expr: str) -> str:
         kind = table.personal_columns().get(column.name) if self.pii is not None else None
