@@ -57,9 +57,11 @@ _HANDLE_IN_URL = re.compile(
 
 
 @functools.lru_cache(maxsize=2**16)
-def _hmac_hex(key: bytes, message: bytes) -> str:
-    """HMAC-SHA256 as hex, remembered for the last 65,536 values: the parse asks each personal
-    value's pseudonym twice (its column and the record as delivered), and a person's value recurs."""
+def _pseudonym(key: bytes, group: str, value: str) -> str:
+    """HMAC-SHA256 (hex) of the normalised value, remembered for the last 65,536 values: the parse
+    asks each personal value's pseudonym twice (its column and the record as delivered), and a
+    person's value recurs."""
+    message = f"{group}:{normalise(group, value)}".encode()
     return hmac.digest(key, message, hashlib.sha256).hex()  # hmac.new(key, message, sha256).hexdigest()
 
 
@@ -95,7 +97,7 @@ class Pseudonymiser:
         group = "handle" if kind == "post_url" else kind
         if group not in KINDS:
             raise ValueError(f"unknown kind of personal data {kind!r}")
-        return _hmac_hex(self.key, f"{group}:{normalise(group, value)}".encode())
+        return _pseudonym(self.key, group, value)
 
     def apply(self, kind: str, value: str | None) -> str | None:
         """What the warehouse stores for a delivered value: None and blank stay as they are."""
