@@ -76,10 +76,13 @@ def _rss_mb() -> float:
 
 
 class Stages:
-    """Wall seconds per stage, and the peak RSS seen in each (a thread samples it every 10 ms)."""
+    """Wall and CPU seconds per stage (the process's, DuckDB's threads included), and the peak RSS
+    seen in each (a thread samples it every 10 ms)."""
 
     def __init__(self):
         self.seconds: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self.cpu_since = time.process_time()
         self.peak: dict[str, float] = {}
         self.current: str | None = None
         self.since = time.perf_counter()
@@ -96,16 +99,18 @@ class Stages:
             self.peak[stage] = max(self.peak.get(stage, 0.0), _rss_mb())
 
     def __call__(self, stage: str | None) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         self._note()
         if self.current is not None:
             self.seconds[self.current] = self.seconds.get(self.current, 0.0) + now - self.since
-        self.current, self.since = stage, now
+            self.cpu[self.current] = self.cpu.get(self.current, 0.0) + cpu - self.cpu_since
+        self.current, self.since, self.cpu_since = stage, now, cpu
         self._note()
 
     def report(self) -> dict:
         self._stop.set()
-        return {name: {"seconds": round(s, 2), "peak_rss_mb": round(self.peak.get(name, 0.0))}
+        return {name: {"seconds": round(s, 2), "cpu_seconds": round(self.cpu.get(name, 0.0), 2),
+                       "peak_rss_mb": round(self.peak.get(name, 0.0))}
                 for name, s in self.seconds.items()}
 
 
@@ -284,7 +289,8 @@ def print_report(report: dict) -> None:
     for name, figures in report["paths"].items():
         for stage, s in figures["stages"].items():
             rate = rows / s["seconds"] if s["seconds"] else 0
-            print(f"{name:<9} {stage:<10} {s['seconds']:>8.1f} {rate:>10,.0f} {s['peak_rss_mb']:>12,}")
+            print(f"{name:<9} {stage:<10} {s['seconds']:>8.1f} {rate:>10,.0f} {s['peak_rss_mb']:>12,}  "
+                  f"CPU {s.get('cpu_seconds', 0):.1f} s")
         for process, p in figures.get("processes", {}).items():
             print(f"{name:<9} {process + ' proc':<10} {p['seconds']:>8.1f} {rows / p['seconds']:>10,.0f} "
                   f"{p['peak_rss_mb']:>12,}  CPU {p['cpu_seconds']} s")

@@ -25,6 +25,7 @@ so that an ingest task holds about one batch in memory whatever the delivery's s
 
 from __future__ import annotations
 
+import gc
 import glob
 import logging
 import math
@@ -276,6 +277,7 @@ def validate_delivery(delivery: ParsedDelivery, delivery_date: date, tz: str, re
                     rejects_writer.write_table(_order_rejects(v.rejects, parsed.arrow))
                     checked.rejected += len(v.rejects)
                 del v, parsed
+                gc.collect()  # the batch's frames that GX's objects hold in reference cycles, now
                 pa.default_memory_pool().release_unused()  # the batch's Arrow buffers, back to the system
         finally:
             for writer in (good_writer, rejects_writer):

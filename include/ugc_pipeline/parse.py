@@ -205,14 +205,18 @@ class DeliveryParser:
                 return pa.array([fn(v) for v in values.to_pylist()], pa.string())
             return call
 
+        def per_record(paths):
+            def call(values: pa.Array) -> pa.Array:
+                return pa.array(pii.records(paths, values.to_pylist()), pa.string())
+            return call
+
         for kind in KINDS:
             self.con.create_function(f"ugc_pii_{kind}", per_value(lambda v, k=kind: pii.apply(k, v)),
                                      [VARCHAR], VARCHAR, type="arrow")
         for i, table in enumerate(self.source.tables):
             paths = table.personal_paths()
             if paths:
-                self.con.create_function(f"ugc_pii_record_{i}", per_value(lambda v, f=paths: pii.record(f, v)),
-                                         [VARCHAR], VARCHAR, type="arrow")
+                self.con.create_function(f"ugc_pii_record_{i}", per_record(paths), [VARCHAR], VARCHAR, type="arrow")
 
     def _pii_column(self, table: RawTable, column: Column, expr: str) -> str:
         kind = table.personal_columns().get(column.name) if self.pii is not None else None
@@ -308,14 +312,15 @@ class DeliveryParser:
         """Every page has the shape its source declares; else the file is not a page of it."""
         shape = self.source.page or PageShape(f"a {self.source.name} page")
         paths = sorted({t.records_path for t in self.source.tables if t.records_path} | set(shape.required))
-        cols = [f"json_type(doc, {sql_literal(p)})" for p in paths]
+        # each JSON function parses the (multi-MB) page again: the types of the page and of every
+        # path in one call; the page's keys only for the page that needs them
+        page_types = "json_type(doc, [" + ", ".join(sql_literal(p) for p in ["$", *paths]) + "])"
         error = f"json_extract(doc, {sql_literal(shape.error_path)})" if shape.error_path else "null"
         kind = "json_extract_string(doc, '$.kind')" if any(t.kind for t in self.source.tables) else "null"
         rows = self.con.execute(
-            f"select name, doc_number, docs_in_file, json_type(doc), cast({error} as varchar), {kind}, "
-            "case when json_type(doc) = 'OBJECT' then json_keys(doc) end"
-            + "".join(", " + c for c in cols) + " from docs order by name, doc_number").fetchall()
-        for name, number, in_file, top, err, kind_value, keys, *types in rows:
+            f"select name, doc_number, docs_in_file, {page_types}, cast({error} as varchar), {kind} "
+            "from docs order by name, doc_number").fetchall()
+        for name, number, in_file, (top, *types), err, kind_value in rows:
             where = f"{name}: document {number}" if in_file > 1 else name
             if top != "OBJECT":
                 raise DeliveryError(f"{where}: not {shape.what}: the file holds a JSON {_json_kind(top)}, "
@@ -338,6 +343,8 @@ class DeliveryParser:
             if found[records] is None:
                 if not shape.records_optional:
                     raise DeliveryError(f"{where}: not {shape.what}: it has no {records} array")
+                keys = self.con.execute("select json_keys(doc) from docs where name = $name and doc_number = $n",
+                                        {"name": name, "n": number}).fetchall()[0][0] if shape.page_keys else []
                 if shape.page_keys and set(keys) - set(shape.page_keys) - {records.split(".")[1]}:
                     raise DeliveryError(f"{where}: not {shape.what}: it has no {records} array, and fields "
                                         f"other than {', '.join(shape.page_keys)}")

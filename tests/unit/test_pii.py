@@ -29,6 +29,29 @@ def test_pseudonyms_are_the_keyed_hash_of_the_normalised_value():
     assert p.apply("post_url", "https://www.instagram.com/p/C6xYz12AbCd/") == "https://www.instagram.com/p/C6xYz12AbCd/"
 
 
+def test_records_pseudonymises_a_vector_as_record_does_one_by_one():
+    """The parse pseudonymises delivered records a vector at a time (``records``); the quarantine's
+    text must be what ``record`` gives each one, whatever the record."""
+    p = pii.Pseudonymiser(KEY.encode())
+    texts = [
+        '{"id":1,"name":"Sophie  Lambert","email":"S.L@Example.fr","score":4.50,"n":1e5}',
+        '{"id":2,"name":"  ","email":null,"title":"Très bien"}',  # blank and null stay
+        '{"id":3,"name":5}',  # not a string: unchanged text
+        '{"id":4,"title":"no personal field"}',
+        '[{"name":"in an array"}]', '"a string"', "", None,
+        '{"id":5,"name":"Marie", "email":"broken',  # not JSON: the personal values where they stand
+        '{"user":{"name":"Nested Name"},"name":"Top"}',
+    ]
+    fields = {("name",): "name", ("email",): "email"}
+    out = p.records(fields, texts)
+    assert out == [p.record(fields, t) for t in texts]
+    assert pseudonym("name", "sophie lambert", KEY) in out[0] and "4.5" in out[0] and "Sophie" not in out[0]
+    assert out[1:8] == texts[1:8] and "Marie" not in out[8]
+    nested = {("user", "name"): "name"}
+    assert p.records(nested, texts) == [p.record(nested, t) for t in texts]
+    assert "Nested Name" not in p.records(nested, texts)[9]
+
+
 def test_a_new_key_gives_new_pseudonyms():
     """Why docs/DECISIONS.md says a rotation breaks joins with history until a full reload."""
     old, new = pii.Pseudonymiser(b"old-key"), pii.Pseudonymiser(b"new-key")
