@@ -73,8 +73,8 @@ _GROUPS = {
 # started last keeps one worker busy while the other has nothing left to do.
 _LONG_GROUPS = ("deploy/test_celery_local.py", "e2e/test_pull_through_airflow.py", "postgres/test_pg_airflow.py",
                 "ops/test_one_run_at_a_time.py", "e2e/test_order_independence.py", "postgres/plus",
-                "ops/test_signals.py", "e2e/test_marts_by_hand.py", "crash", "ops/test_unreachable_warehouse.py",
-                "ops/test_missing_data.py", "ops/test_alerts.py")
+                "ops/test_signals.py", "properties/test_incremental_marts.py", "e2e/test_marts_by_hand.py", "crash",
+                "ops/test_unreachable_warehouse.py", "ops/test_missing_data.py", "ops/test_alerts.py")
 
 
 def _group(nodeid: str) -> str:
