@@ -60,7 +60,7 @@ def pytest_configure(config):
 # The tests that use the PostgreSQL server run on any worker, side by side, except the one that
 # restarts it (marker ``restarts_postgresql``), which waits until no other test uses the server
 # and keeps it to itself (``support.session.postgresql_server``).
-_PG_FIXTURES = {"pg_server", "new_pg_url", "pg_url", "session_pg_url", "pg_refs", "pg_database", "warehouse_db",
+_PG_FIXTURES = {"pg_server", "new_pg_url", "pg_url", "session_pg_url", "pg_refs", "pg_database", "pg_template", "warehouse_db",
                 "services", "pg_plus_run", "duckdb_plus_run"}
 _GROUPS = {
     # the warm task server and the reference runs of every warehouse kind
