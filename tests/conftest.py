@@ -60,7 +60,7 @@ def pytest_configure(config):
 # The tests that use the PostgreSQL server run on any worker, side by side, except the one that
 # restarts it (marker ``restarts_postgresql``), which waits until no other test uses the server
 # and keeps it to itself (``support.session.postgresql_server``).
-_PG_FIXTURES = {"pg_server", "new_pg_url", "pg_url", "session_pg_url", "pg_refs", "pg_database", "warehouse_db",
+_PG_FIXTURES = {"pg_server", "new_pg_url", "pg_url", "session_pg_url", "pg_refs", "pg_database", "pg_template", "warehouse_db",
                 "services", "pg_plus_run", "duckdb_plus_run"}
 _GROUPS = {
     # the warm task server and the reference runs of every warehouse kind
@@ -73,8 +73,8 @@ _GROUPS = {
 # started last keeps one worker busy while the other has nothing left to do.
 _LONG_GROUPS = ("deploy/test_celery_local.py", "e2e/test_pull_through_airflow.py", "postgres/test_pg_airflow.py",
                 "ops/test_one_run_at_a_time.py", "e2e/test_order_independence.py", "postgres/plus",
-                "ops/test_signals.py", "e2e/test_marts_by_hand.py", "crash", "ops/test_unreachable_warehouse.py",
-                "ops/test_missing_data.py", "ops/test_alerts.py")
+                "ops/test_signals.py", "properties/test_incremental_marts.py", "e2e/test_marts_by_hand.py", "crash",
+                "ops/test_unreachable_warehouse.py", "ops/test_missing_data.py", "ops/test_alerts.py")
 
 
 def _group(nodeid: str) -> str:

@@ -185,6 +185,11 @@ def run_dbt(url: str, args: Sequence[str], *, timezone: str, dbt_dir: str | Path
         common = ["--project-dir", str(project_dir), "--profiles-dir", str(base / "profile"),
                   "--target-path", str(base / "target"), "--log-path", str(base / "logs"),
                   "--vars", json.dumps(variables, sort_keys=True), "--quiet"]
+        if not keep:
+            # target/ is deleted afterwards: no manifest.json and run_results.json to write (the
+            # manifest's JSON alone is about a third of a small `dbt run`); the results are read
+            # from the invocation's return value
+            common.append("--no-write-json")
         t0 = time.perf_counter()
         with _one_dbt_at_a_time(url, target), _environment({**env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
             key = _manifest_key(target, variables, Path(project_dir))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import subprocess
 from pathlib import Path
 
@@ -98,15 +99,30 @@ def test_celery_local_runs_the_daily_dags_on_two_workers(services, warehouse_db,
     landing = tmp_path / "landing"
     assert DAY in build_landing(landing)
     report_file = tmp_path / "report.json"
-    done = subprocess.run(
-        [str(ROOT / "scripts" / "celery-local"), "--day", DAY.isoformat(), "--landing", str(landing),
-         "--warehouse-url", warehouse_db, "--redis-url", REDIS_URL, "--report", str(report_file),
-         "--timeout", "1200"],
-        cwd=ROOT, capture_output=True, text=True, timeout=1500, stdin=subprocess.DEVNULL)
-    output = done.stdout[-6000:] + done.stderr[-3000:]
+    stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with stdout.open("w") as out, stderr.open("w") as err:
+        script = subprocess.Popen(
+            [str(ROOT / "scripts" / "celery-local"), "--day", DAY.isoformat(), "--landing", str(landing),
+             "--warehouse-url", warehouse_db, "--redis-url", REDIS_URL, "--report", str(report_file),
+             "--timeout", "1200"],
+            cwd=ROOT, stdout=out, stderr=err, text=True, stdin=subprocess.DEVNULL)
+        try:
+            # The reference: the same day processed without Airflow, into DuckDB, in this process
+            # while the script runs (its stack spends most of its time waiting on Airflow's loops).
+            direct = Settings(landing_uri=str(landing), warehouse_url=f"duckdb:///{tmp_path / 'direct.duckdb'}",
+                              timezone="Europe/Paris")
+            for source in SOURCES:
+                ingest_source(source, DAY, direct, run_id="direct")
+            build_marts(direct)
+            returncode = script.wait(timeout=1500)
+        finally:
+            if script.poll() is None:  # the reference failed: stop the script (it cleans up on SIGINT)
+                script.send_signal(signal.SIGINT)
+                script.wait(timeout=300)
+    output = stdout.read_text()[-6000:] + stderr.read_text()[-3000:]
     assert report_file.exists(), output
     report = json.loads(report_file.read_text())
-    assert done.returncode == 0, output
+    assert returncode == 0, output
     assert report["ok"], output
 
     # The real thing: Celery workers ran the tasks, sources in parallel on both.
@@ -125,11 +141,7 @@ def test_celery_local_runs_the_daily_dags_on_two_workers(services, warehouse_db,
     assert all(t["queue"] == report["queue"] for t in tasks)
 
     # The marts equal those of the same day processed without Airflow.
-    direct = Settings(landing_uri=str(landing), warehouse_url=f"duckdb:///{tmp_path / 'direct.duckdb'}",
-                      timezone=report.get("timezone", "Europe/Paris"))
-    for source in SOURCES:
-        ingest_source(source, DAY, direct, run_id="direct")
-    build_marts(direct)
+    assert report["timezone"] == direct.timezone
     celery_marts, direct_marts = mart_rows(warehouse_db), mart_rows(direct.warehouse_url)
     assert report["marts"] == {name: len(rows) for name, rows in celery_marts.items()}
     assert celery_marts["marts.ugc_daily"] and celery_marts["marts.conversion_daily"]

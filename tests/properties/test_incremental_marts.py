@@ -14,19 +14,26 @@ built incrementally after every load.
 
 The raw layer is written with ``warehouse.replace_delivery`` (what the ingest tasks call after
 validation): what is under test is the SQL layer's incremental logic, not the parsers.
+Each example starts from a copy of an empty warehouse (the raw tables, the staging and
+intermediate views) prepared once: the per-example work is the loads and the marts'
+builds, what the property is about.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import date, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from support.postgres import new_database
+from sqlalchemy.engine import make_url
+from support.postgres import Databases, server_engine
 from support.raw_layer import load_delivery
+from support.session import built_once
 from ugc_pipeline import catalog, transform, warehouse
 
 BASE = date(2025, 5, 1)
@@ -140,11 +147,23 @@ def build(url: str, *extra: str) -> None:
     transform.run_dbt(url, ["run", "--select", "marts", *extra], timezone=TIMEZONE)
 
 
-def check_scenario(url: str, versions, steps) -> None:
+def prepare_warehouse(url: str) -> None:
+    """An empty warehouse: the raw layer's tables, and the staging and intermediate views over
+    them. Built once per warehouse kind and copied for each example (``duckdb_template``,
+    ``pg_template``): what each example runs is the loads and the marts' builds."""
     engine = warehouse.create_warehouse_engine(url)
     try:
         warehouse.ensure_warehouse(engine)
-        transform.run_dbt(url, ["run", "--select", "staging", "intermediate"], timezone=TIMEZONE)
+    finally:
+        engine.dispose()
+    transform.run_dbt(url, ["run", "--select", "staging", "intermediate"], timezone=TIMEZONE)
+
+
+def check_scenario(url: str, versions, steps) -> None:
+    """Loads ``steps`` into the prepared, empty warehouse ``url``, building the marts
+    incrementally after each load, then compares them with a ``--full-refresh``."""
+    engine = warehouse.create_warehouse_engine(url)
+    try:
         for day, version in steps:
             load(engine, day, versions[day][version])
             build(url)
@@ -187,31 +206,48 @@ PROPERTY = settings(max_examples=int(os.environ.get("UGC_PROPERTY_EXAMPLES", "6"
                                                                     HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+@pytest.fixture(scope="module")
+def duckdb_template() -> Path:
+    """The prepared, empty DuckDB warehouse, built once per session; each example copies it."""
+    def build(folder: Path) -> None:
+        prepare_warehouse(f"duckdb:///{folder / 'wh.duckdb'}")
+        assert not (folder / "wh.duckdb.wal").exists()  # closed and checkpointed: the file is the whole of it
+
+    return built_once("properties-duckdb-template", build) / "wh.duckdb"
+
+
 @PROPERTY
 @given(scenario())
 @example(_removal_case())
-def test_incremental_marts_equal_a_full_refresh_on_duckdb(tmp_path_factory, case):
+def test_incremental_marts_equal_a_full_refresh_on_duckdb(tmp_path_factory, duckdb_template, case):
     versions, steps = case
-    url = f"duckdb:///{tmp_path_factory.mktemp('prop') / 'wh.duckdb'}"
-    check_scenario(url, versions, steps)
+    file = tmp_path_factory.mktemp("prop") / "wh.duckdb"
+    shutil.copyfile(duckdb_template, file)  # a fresh warehouse for every example
+    check_scenario(f"duckdb:///{file}", versions, steps)
 
 
 @pytest.fixture(scope="module")
-def pg_database():
-    """One throwaway PostgreSQL database for the module (each example starts by emptying it)."""
-    with new_database("prop") as url:
-        yield url
+def pg_template():
+    """The prepared, empty PostgreSQL warehouse (a database no one else connects to), and a
+    ``Databases`` on the server; each example gets a new database created from it."""
+    server = server_engine()
+    databases = Databases(server)
+    try:
+        template = databases.new("prop_template")
+        prepare_warehouse(template)
+        yield databases, make_url(template).database
+    finally:
+        databases.drop_all()
+        server.dispose()
 
 
 @settings(parent=PROPERTY, max_examples=int(os.environ.get("UGC_PROPERTY_EXAMPLES_PG", "3")))
 @given(scenario())
-def test_incremental_marts_equal_a_full_refresh_on_postgresql(pg_database, case):
-    from sqlalchemy import text
-
-    engine = warehouse.create_warehouse_engine(pg_database)
-    with engine.begin() as conn:  # a fresh warehouse for every example
-        for schema in ("raw", "staging", "intermediate", "marts", "audit", "meta"):
-            conn.execute(text(f"drop schema if exists {schema} cascade"))
-    engine.dispose()
-    versions, steps = case
-    check_scenario(pg_database, versions, steps)
+def test_incremental_marts_equal_a_full_refresh_on_postgresql(pg_template, case):
+    databases, template = pg_template
+    url = databases.new("prop", template=template)  # a fresh warehouse for every example
+    try:
+        versions, steps = case
+        check_scenario(url, versions, steps)
+    finally:
+        databases.drop(url)

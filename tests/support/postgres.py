@@ -54,16 +54,28 @@ class Databases:
         self.server = server
         self.created: list[str] = []
 
-    def new(self, label: str = "db") -> str:
+    def new(self, label: str = "db", template: str | None = None) -> str:
+        """A new database, empty or a copy of the database ``template`` (which no one may be
+        connected to meanwhile)."""
         from sqlalchemy import text
         from sqlalchemy.engine import make_url
 
         name = f"ugc_test_{label}_{uuid.uuid4().hex[:10]}".lower()
         with self.server.connect() as conn:
-            conn.execute(text(f'create database "{name}"'))
+            conn.execute(text(f'create database "{name}"' + (f' template "{template}"' if template else "")))
         self.created.append(name)
         return make_url(server_url()).set(drivername="postgresql+psycopg", database=name).render_as_string(
             hide_password=False)
+
+    def drop(self, url: str) -> None:
+        """Drop one of the databases created here, before ``drop_all``."""
+        from sqlalchemy import text
+        from sqlalchemy.engine import make_url
+
+        name = make_url(url).database
+        with self.server.connect() as conn:
+            conn.execute(text(f'drop database if exists "{name}" with (force)'))
+        self.created.remove(name)
 
     def drop_all(self) -> None:
         from sqlalchemy import text
