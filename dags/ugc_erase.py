@@ -44,7 +44,7 @@ _, _, MARTS = layer_assets()
     tags=["ugc", "personal-data", "ops"],
 )
 def ugc_erase():
-    @task(pool=WAREHOUSE_POOL, outlets=[MARTS])
+    @task(pool=WAREHOUSE_POOL, outlets=[MARTS], multiple_outputs=False)
     def erase(**context) -> dict:
         """Erase, in one transaction, then rebuild the marts; returns the pseudonym and the counts."""
         from ugc_pipeline.airflow_support import erase_task

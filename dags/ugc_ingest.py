@@ -77,14 +77,14 @@ PULLED = pull_sources_from_env()  # the environment decides the DAG's shape (no 
     tags=["ugc", "ingest", "raw"],
 )
 def ugc_ingest():
-    @task(outlets=[RAW])
+    @task(outlets=[RAW], multiple_outputs=False)
     def ingest(source: str, **context) -> dict:
         """Load one source's delivery of the day into the raw layer."""
         from ugc_pipeline.airflow_support import run_ingest_task
 
         return run_ingest_task(source, context)
 
-    @task
+    @task(multiple_outputs=False)
     def pull(source: str, **context) -> dict:
         """Pull one source's pages of the day from its API into the landing zone."""
         from ugc_pipeline.airflow_support import run_pull_task
@@ -99,7 +99,7 @@ def ugc_ingest():
 
         return check_pool_task(WAREHOUSE_POOL)
 
-    @task(pool=WAREHOUSE_POOL, outlets=[STAGING])
+    @task(pool=WAREHOUSE_POOL, outlets=[STAGING], multiple_outputs=False)
     def publish_staging(results: list[dict]) -> dict:
         """Publish the staging asset once every source has loaded (the staging and intermediate
         views are dbt's, built by ugc_marts, and read the raw layer live); skipped when no
@@ -108,7 +108,7 @@ def ugc_ingest():
 
         return publish_staging_task(results)
 
-    @task(trigger_rule=TriggerRule.ALL_DONE)
+    @task(trigger_rule=TriggerRule.ALL_DONE, multiple_outputs=False)
     def check_deliveries(**context) -> dict:
         """Fail on a day without any delivery, a required source missing too long, a thin delivery."""
         from ugc_pipeline.airflow_support import check_deliveries_task

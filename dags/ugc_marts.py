@@ -57,7 +57,7 @@ def ugc_marts():
 
         return check_pool_task(WAREHOUSE_POOL)
 
-    @task(task_id=BUILD_TASK_ID, pool=WAREHOUSE_POOL)
+    @task(task_id=BUILD_TASK_ID, pool=WAREHOUSE_POOL, multiple_outputs=False)
     def dbt_build() -> dict:
         """One `dbt build` of the project (views, incremental marts, tests), then its docs; the
         outcome of every node, for the tasks of the `dbt` group."""

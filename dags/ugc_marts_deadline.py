@@ -35,7 +35,7 @@ HOUR, MINUTE = marts_deadline_from_env()  # read from the environment when the f
     tags=["ugc", "marts", "ops", "alerts"],
 )
 def ugc_marts_deadline():
-    @task(inlets=[MARTS], execution_timeout=pendulum.duration(minutes=5))
+    @task(inlets=[MARTS], execution_timeout=pendulum.duration(minutes=5), multiple_outputs=False)
     def check_marts_refreshed(**context) -> dict:
         """Fail unless the marts asset was updated between midnight and the deadline."""
         from ugc_pipeline.alerts import marts_deadline_task

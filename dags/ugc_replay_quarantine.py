@@ -46,7 +46,7 @@ def ugc_replay_quarantine():
 
         return quarantined_deliveries_task(context)
 
-    @task(outlets=[RAW], map_index_template="{{ task.op_kwargs['delivery'] }}")
+    @task(outlets=[RAW], map_index_template="{{ task.op_kwargs['delivery'] }}", multiple_outputs=False)
     def replay(delivery: dict, **context) -> dict:
         """Re-ingest one delivery."""
         from ugc_pipeline.airflow_support import replay_delivery_task

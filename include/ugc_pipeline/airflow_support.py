@@ -44,10 +44,7 @@ def settings_in_task() -> Settings:
     name when they exist (a deployment can set them in the UI without a restart)."""
     overrides: dict[str, str | None] = {}
     try:
-        from airflow.sdk import Variable
-
-        for name in SETTING_NAMES:
-            overrides[name] = Variable.get(name, default=None)
+        overrides = _variable_overrides()
     except Exception as exc:  # no API server reachable (e.g. plain unit tests): env only
         log.debug("Airflow Variables unavailable, using the environment only: %s", exc)
     settings = with_warehouse_connection(Settings.load(overrides=overrides))
@@ -57,6 +54,49 @@ def settings_in_task() -> Settings:
     # the warehouse's connections read their DuckDB lock wait from the environment
     os.environ["UGC_LOCK_WAIT_SECONDS"] = str(settings.lock_wait_seconds)
     return settings
+
+
+def _variable_overrides() -> dict[str, str | None]:
+    """The Airflow Variable of each setting's name, or None, as ``Variable.get`` finds it (a secrets
+    backend, ``AIRFLOW_VAR_<NAME>``, then the metadata DB through the execution API).
+
+    Asked name by name, that is one request to the API server per setting (20) in every task,
+    mostly answered "not found": about a third of the requests of a ``ugc_ingest`` + ``ugc_marts``
+    day. So one request lists the names the metadata DB holds (``Variable.keys``), ``Variable.get``
+    is called for those, and the other names are looked up in the local backends only (the
+    environment, a configured secrets backend), which ``Variable.keys`` does not list."""
+    from airflow.sdk import Variable
+
+    try:
+        from airflow.sdk.execution_time.secrets.execution_api import ExecutionAPISecretsBackend
+        from airflow.sdk.execution_time.supervisor import ensure_secrets_backend_loaded
+
+        local = [b for b in ensure_secrets_backend_loaded() if not isinstance(b, ExecutionAPISecretsBackend)]
+    except ImportError:  # another Task SDK layout: name by name
+        return {name: Variable.get(name, default=None) for name in SETTING_NAMES}
+    try:
+        stored = set(Variable.keys(prefix="UGC_"))
+    except Exception as exc:  # outside a task (no execution API): the local backends are all there is
+        log.debug("Airflow Variable names unavailable: %s", exc)
+        stored = set()
+    overrides: dict[str, str | None] = {}
+    for name in SETTING_NAMES:
+        if name in stored:
+            overrides[name] = Variable.get(name, default=None)
+            continue
+        overrides[name] = None
+        for backend in local:
+            try:
+                value = backend.get_variable(key=name)
+            except Exception as exc:  # as Variable.get: a backend that fails is passed over, unless it denies
+                if type(exc).__name__ == "AirflowSecretsBackendAccessDenied":
+                    raise
+                log.warning("secrets backend %s: %s", type(backend).__name__, exc)
+                continue
+            if value is not None:
+                overrides[name] = value
+                break
+    return overrides
 
 
 def with_warehouse_connection(settings: Settings) -> Settings:

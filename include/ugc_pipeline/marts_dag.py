@@ -188,6 +188,30 @@ def node_outcome(outcome: dict, unique_id: str) -> tuple[bool, list[str]]:
     return all(nodes[uid]["status"] in _OK for uid in mine), lines
 
 
+def _node_ids(dag, task_ids: list[str]) -> list[str]:
+    """The dbt nodes the node tasks among ``task_ids`` report (the others, ``check_pool``, return
+    no dbt outcome)."""
+    ids = []
+    for task_id in task_ids:
+        task = dag.get_task(task_id)
+        if getattr(task, "python_callable", None) is report_node:
+            ids.append(task.op_kwargs["unique_id"])
+    return ids
+
+
+def _no_rebuild_upstream(built: Any, unique_ids: list[str]) -> bool:
+    """Whether ``dbt_build``'s outcome alone is the node task's ``latest_outcome``: the node and
+    every upstream node were built in it, all passing. Then no upstream task rebuilt anything
+    after it (a task rebuilds only a node its latest outcome shows failed: by induction from the
+    roots, each one saw this build's passing entries), and an older rebuild's entries are
+    replaced by this newer build's. Saves one XCom request per upstream task (the 39 node tasks
+    of a run made 330, a tenth of the run's time under ``dag.test``)."""
+    if not isinstance(built, dict) or not built.get("success"):
+        return False
+    nodes = built.get("nodes") or {}
+    return all(uid in nodes for uid in unique_ids) and all(n.get("status") in _OK for n in nodes.values())
+
+
 def report_node(unique_id: str, name: str, **context: Any) -> str | dict:
     """A node task: the node's outcome in the ``dbt_build`` run (or in an upstream task's later
     rebuild). When the node failed there, the first try fails with dbt's message; a retry (or a
@@ -198,7 +222,11 @@ def report_node(unique_id: str, name: str, **context: Any) -> str | dict:
 
     ti, task = context["ti"], context["task"]
     upstream = sorted(task.get_flat_relative_ids(upstream=True) - {BUILD_TASK_ID})
-    pulled = ti.xcom_pull(task_ids=[BUILD_TASK_ID, *upstream])
+    built = ti.xcom_pull(task_ids=BUILD_TASK_ID)
+    if _no_rebuild_upstream(built, [unique_id, *_node_ids(task.dag, upstream)]):
+        pulled = [built]
+    else:
+        pulled = ti.xcom_pull(task_ids=[BUILD_TASK_ID, *upstream])
     ok, lines = node_outcome(latest_outcome(list(pulled) if isinstance(pulled, list) else [pulled]), unique_id)
     report = "\n".join(lines)
     if ok:

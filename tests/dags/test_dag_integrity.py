@@ -276,3 +276,12 @@ def test_the_erase_dag_is_manual_takes_one_person_and_holds_the_warehouse(dagbag
     erase = dag.get_task("erase")
     assert erase.pool == WAREHOUSE_POOL  # it deletes, then rebuilds the marts
     assert [a.uri for a in erase.outlets] == ["ugc://warehouse/marts"]
+
+
+@pytest.mark.parametrize("dag_id", ["ugc_ingest", "ugc_marts", "ugc_replay_quarantine", "ugc_marts_deadline", "ugc_erase"])
+def test_a_task_returning_a_dict_pushes_it_as_one_xcom(dagbag, dag_id):
+    """A ``@task`` annotated ``-> dict`` would push every key as an XCom of its own besides the
+    whole dict (Airflow infers ``multiple_outputs``): one request to the API server per key, and
+    ``dbt_build``'s every node outcome twice. Nothing reads them by key."""
+    pushing = [t.task_id for t in dagbag.dags[dag_id].tasks if getattr(t, "multiple_outputs", False)]
+    assert pushing == []

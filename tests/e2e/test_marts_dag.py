@@ -1,6 +1,7 @@
 """The ``ugc_marts`` DAG through Airflow (``dag.test``): the dbt project rendered by Cosmos, one
 task per model, dbt run once by ``dbt_build``; a model that fails there fails its own task, the
-marts keep their rows, and the task's retry builds the model again with what depends on it."""
+marts keep their rows, and the task's retry builds the model again with what depends on it; a
+model's task reads ``dbt_build``'s outcome alone only when no upstream retry can have rebuilt."""
 
 from __future__ import annotations
 
@@ -96,3 +97,36 @@ def _latest_states(dag_id: str) -> dict[str, tuple[str, int]]:
         dag_run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id)
                                   .order_by(DagRun.id.desc()).limit(1)).one()
         return {ti.task_id: (str(ti.state), ti.try_number) for ti in dag_run.get_task_instances(session=session)}
+
+
+def test_a_node_task_reads_dbt_build_alone_only_when_no_upstream_task_can_have_rebuilt(airflow_runner):
+    """``report_node`` pulls ``dbt_build``'s outcome alone (not every upstream task's XCom) when
+    the node and every node upstream of it were built there, all passing; else all of them, since
+    an upstream retry's rebuild may be the newest outcome of the node."""
+    from ugc_pipeline.marts_dag import _no_rebuild_upstream, _node_ids, latest_outcome, node_outcome
+
+    dag = airflow_runner.load_dags()["ugc_marts"]
+    task = dag.get_task(f"{GROUP_ID}.sales_uplift_model_build")
+    upstream = _node_ids(dag, sorted(task.get_flat_relative_ids(upstream=True)))
+    # the node tasks upstream of the mart, as dbt nodes; check_pool and dbt_build are no node tasks
+    assert "model.ugc_kpi.int_brand__campaigns_current" in upstream and len(upstream) == len(set(upstream)) >= 5
+    assert all(uid.startswith(("model.", "test.")) for uid in upstream)
+    mine = ["model.ugc_kpi.sales_uplift", *upstream]
+
+    def node(status, parents=()):
+        return {"status": status, "rows": None, "message": "", "parents": list(parents)}
+
+    built = {"success": True, "finished": 2.0, "nodes": {uid: node("success") for uid in mine}}
+    built["nodes"]["test.ugc_kpi.unique_sales_uplift_campaign_id"] = node("pass", ["model.ugc_kpi.sales_uplift"])
+    assert _no_rebuild_upstream(built, mine)
+    # an older rebuild (dbt_build cleared and run again since) changes nothing: the newer build wins
+    older = {"success": False, "finished": 1.0, "nodes": {uid: node("error") for uid in mine}}
+    assert (node_outcome(latest_outcome([built, older]), mine[0]) == node_outcome(latest_outcome([built]), mine[0])
+            == (True, ["model.ugc_kpi.sales_uplift: success", "test.ugc_kpi.unique_sales_uplift_campaign_id: pass"]))
+    # anything else: every upstream XCom is pulled
+    failed_elsewhere = {**built, "nodes": {**built["nodes"], "model.ugc_kpi.other": node("error")}}
+    assert not _no_rebuild_upstream(failed_elsewhere, mine)
+    assert not _no_rebuild_upstream({**built, "success": False}, mine)
+    slim = {**built, "nodes": {uid: n for uid, n in built["nodes"].items() if uid != upstream[0]}}
+    assert not _no_rebuild_upstream(slim, mine)  # an upstream view not built again
+    assert not _no_rebuild_upstream(None, mine) and not _no_rebuild_upstream("a report", mine)
