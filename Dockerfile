@@ -30,8 +30,8 @@ FROM ${AIRFLOW_IMAGE}
 COPY --from=requirements --chown=airflow:0 /tmp/requirements.txt /opt/ugc/requirements.txt
 # The locked versions go over the image's own: `uv pip check` fails the build when one of them
 # breaks what another installed package (a provider the image ships) requires. Compiled to
-# bytecode at build time: every task process imports GX, dbt and pandas, and would otherwise
-# compile them again each time (site-packages is not writable by the airflow user).
+# bytecode at build time: every task process imports GX, dbt and pandas, and a new container
+# would otherwise compile them on its first imports (or on every one, under PYTHONDONTWRITEBYTECODE).
 RUN uv pip install --no-cache --compile-bytecode -r /opt/ugc/requirements.txt \
  && uv pip check
 
