@@ -25,6 +25,9 @@ os.environ["UGC_PII_KEY"] = "test-session-pii-key"
 # ... and UGC_REPORT_DIR to ./data/report: set but empty, no marts run writes an HTML report
 # unless its test asks for one (tests/unit/test_report.py, tests/e2e/test_reader_copy.py)
 os.environ["UGC_REPORT_DIR"] = ""
+# dbt writes its file log (<dbt_dir>/logs/dbt.log) at debug level by default: every statement,
+# a quarter of a small build's CPU. No test reads it but the crash tests, which ask for debug.
+os.environ["DBT_LOG_LEVEL_FILE"] = "info"
 
 import pytest  # noqa: E402
 from hypothesis.configuration import set_hypothesis_home_dir  # noqa: E402

@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -163,6 +164,40 @@ def _manifest_key(target: dict, variables: Mapping, project: Path) -> tuple:
             _project_fingerprint(project))
 
 
+def _cheaper_behavior_flags() -> None:
+    """Give dbt-common's behavior flags their default source without ``inspect.stack()``.
+
+    Each time dbt registers an adapter (every command: once to parse, once to run), each of the
+    adapter's behavior flags evaluates ``BehaviorFlagRendered._default_source()``, even when the
+    flag names its source (``flag.get("source", self._default_source())``, dbt-common 1.39, the
+    latest). That walks ``inspect.stack()``, which reads the source lines of every frame and, for
+    a frame without a file of its own (pytest-xdist runs the tests from ``exec``'d code), looks
+    the frame's module up by scanning every module loaded (thousands, once Airflow is imported):
+    10% of the test suite's CPU in a py-spy profile (2026-12-06, docs/BENCHMARKS.md).
+    The same answer, the name of the first module up the stack other than dbt-common's own, is in
+    the frames' globals. Idempotent; a dbt-common without that method is left as it is."""
+    try:
+        from dbt_common import behavior_flags
+    except ImportError:
+        return
+    rendered = getattr(behavior_flags, "BehaviorFlagRendered", None)
+    if rendered is None or not hasattr(rendered, "_default_source") or getattr(rendered, "_ugc_cheap", False):
+        return
+
+    def _default_source() -> str:
+        frame = sys._getframe(1)
+        while frame is not None:
+            name = frame.f_globals.get("__name__")
+            if name and name != behavior_flags.__name__:
+                return name
+            frame = frame.f_back
+        return "Unknown"
+
+    rendered._inspect_default_source = staticmethod(rendered._default_source)  # dbt's own, kept for the test
+    rendered._default_source = staticmethod(_default_source)
+    rendered._ugc_cheap = True
+
+
 def run_dbt(url: str, args: Sequence[str], *, timezone: str, dbt_dir: str | Path | None = None,
             extra_vars: Mapping | None = None, raise_on_failure: bool = True,
             project_dir: Path = DBT_PROJECT_DIR) -> DbtRun:
@@ -175,6 +210,7 @@ def run_dbt(url: str, args: Sequence[str], *, timezone: str, dbt_dir: str | Path
     """
     from dbt.cli.main import dbtRunner
 
+    _cheaper_behavior_flags()
     keep = dbt_dir is not None and str(dbt_dir) != ""
     # absolute: dbt reads a relative --target-path from the project folder, not from here
     base = Path(dbt_dir).expanduser().resolve() if keep else Path(tempfile.mkdtemp(prefix="ugc-dbt-"))
@@ -186,10 +222,11 @@ def run_dbt(url: str, args: Sequence[str], *, timezone: str, dbt_dir: str | Path
                   "--target-path", str(base / "target"), "--log-path", str(base / "logs"),
                   "--vars", json.dumps(variables, sort_keys=True), "--quiet"]
         if not keep:
-            # target/ is deleted afterwards: no manifest.json and run_results.json to write (the
-            # manifest's JSON alone is about a third of a small `dbt run`); the results are read
-            # from the invocation's return value
-            common.append("--no-write-json")
+            # target/ and logs/ are deleted afterwards: no manifest.json and run_results.json to
+            # write (the manifest's JSON alone is about a third of a small `dbt run`; the results
+            # are read from the invocation's return value), and no debug log (a quarter of a
+            # small build's CPU goes to formatting its lines)
+            common += ["--no-write-json", "--log-level-file", "none"]
         t0 = time.perf_counter()
         with _one_dbt_at_a_time(url, target), _environment({**env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
             key = _manifest_key(target, variables, Path(project_dir))

@@ -141,7 +141,8 @@ class TaskServer:
         self.logs = logs
         logs.mkdir(parents=True, exist_ok=True)
         self.stderr = open(logs / "task_server.err", "wb")  # noqa: SIM115
-        env = dict(os.environ, PYTHONUNBUFFERED="1", GX_ANALYTICS_ENABLED="False")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", GX_ANALYTICS_ENABLED="False",
+                   DBT_LOG_LEVEL_FILE="debug")  # the tests read the statements from dbt.log
         self.proc = subprocess.Popen([sys.executable, str(TASK_SERVER)], cwd=PROJECT, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr)
         self._pending = b""

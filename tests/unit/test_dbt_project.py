@@ -205,3 +205,24 @@ def test_ugc_pipeline_dbt_passes_dbts_exit_code_through(tmp_path, monkeypatch):
     assert cli.main(["dbt", "ls", "--select", "marts"]) == 1
     assert ran[0][-5:-2] == ["ls", "--select", "marts"]
     assert cli.main(["dbt"]) == cli.EXIT_USAGE
+
+
+def test_behavior_flags_get_the_source_dbt_would_give_them_without_inspect_stack(monkeypatch):
+    """``run_dbt`` replaces dbt-common's stack walk for a behavior flag's default source (see
+    ``transform._cheaper_behavior_flags``): a flag without a source is named after the module that
+    rendered it, as by dbt's own ``inspect.stack()`` walk; a flag with one keeps it."""
+    from dbt_common.behavior_flags import Behavior, BehaviorFlagRendered
+    from ugc_pipeline import transform
+
+    transform._cheaper_behavior_flags()
+    flags = [{"name": "ugc_unnamed", "default": False, "description": "no source"},
+             {"name": "ugc_named", "default": True, "description": "a source", "source": "dbt-example"}]
+
+    def sources() -> list[str]:
+        behavior = Behavior(flags, {})
+        return [getattr(behavior, f["name"])._behavior_change_event.flag_source for f in flags]
+
+    cheap = sources()
+    monkeypatch.setattr(BehaviorFlagRendered, "_default_source",
+                        staticmethod(BehaviorFlagRendered._inspect_default_source))
+    assert cheap == sources() == [__name__, "dbt-example"]
