@@ -10,7 +10,10 @@ restated web and store facts (a later delivery re-sends an earlier day), product
 rename a SKU or move it to another brand, and ambassador rosters that re-tier an ambassador
 (followers across the 1,000 and 100,000 thresholds). The days are then loaded in a random order,
 some twice (a rerun of the same delivery) and some re-delivered with other content; the marts are
-built incrementally after every load.
+built incrementally after a load, or after several (as a backfill with ``--marts-at-end`` builds
+them once after every day's ingest): whether the marts are built after each load is drawn too,
+and they always are after the last one. An incremental build then takes in one load or several
+(a day and its rerun, a day and its re-delivery, several days).
 
 The raw layer is written with ``warehouse.replace_delivery`` (what the ingest tasks call after
 validation): what is under test is the SQL layer's incremental logic, not the parsers.
@@ -30,6 +33,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from support.postgres import Databases, server_engine
 from support.raw_layer import load_delivery
@@ -110,14 +114,19 @@ def scenario(draw):
     days = draw(st.integers(3, 6))
     versions = {d: [draw(delivery(d))] for d in range(days)}
     order = draw(st.permutations(range(days)))
-    steps: list[tuple[int, int]] = []  # (day, version)
+    steps: list[tuple[int, int, bool]] = []  # (day, version, whether the marts are built after the load)
+
+    def step(d: int, version: int) -> None:
+        steps.append((d, version, draw(st.booleans())))
+
     for d in order:
-        steps.append((d, 0))
+        step(d, 0)
         if draw(st.integers(0, 3)) == 0:  # a rerun of the same delivery
-            steps.append((d, len(versions[d]) - 1))
+            step(d, len(versions[d]) - 1)
         if draw(st.integers(0, 4)) == 0:  # re-delivered with other content
             versions[d].append(draw(delivery(d)))
-            steps.append((d, len(versions[d]) - 1))
+            step(d, len(versions[d]) - 1)
+    steps[-1] = (*steps[-1][:2], True)  # the marts are built after the last load
     return versions, steps
 
 
@@ -161,12 +170,15 @@ def prepare_warehouse(url: str) -> None:
 
 def check_scenario(url: str, versions, steps) -> None:
     """Loads ``steps`` into the prepared, empty warehouse ``url``, building the marts
-    incrementally after each load, then compares them with a ``--full-refresh``."""
+    incrementally after the loads whose step says so (the last one's always does), then compares
+    them with a ``--full-refresh``."""
+    assert steps[-1][2], "the marts are built after the last load"
     engine = warehouse.create_warehouse_engine(url)
     try:
-        for day, version in steps:
+        for day, version, then_build in steps:
             load(engine, day, versions[day][version])
-            build(url)
+            if then_build:
+                build(url)
         incremental = marts(engine)
         build(url, "--full-refresh")
         full = marts(engine)
@@ -198,7 +210,7 @@ def _removal_case():
     day0, day1 = base(0), base(1)
     day0["yotpo_reviews"] = [review("R1", "SKU-1", "false", 0), review("R2", "SKU-2", "false", 0)]
     day1["yotpo_reviews"] = [review("R2", "SKU-2", "true", 1)]  # deletes SKU-2's only review of day 0
-    return {0: [day0], 1: [day1], 2: [base(2)]}, [(0, 0), (1, 0), (2, 0)]
+    return {0: [day0], 1: [day1], 2: [base(2)]}, [(0, 0, True), (1, 0, True), (2, 0, True)]
 
 
 PROPERTY = settings(max_examples=int(os.environ.get("UGC_PROPERTY_EXAMPLES", "6")), deadline=None,
@@ -228,14 +240,17 @@ def test_incremental_marts_equal_a_full_refresh_on_duckdb(tmp_path_factory, duck
 
 @pytest.fixture(scope="module")
 def pg_template():
-    """The prepared, empty PostgreSQL warehouse (a database no one else connects to), and a
-    ``Databases`` on the server; each example gets a new database created from it."""
+    """The prepared, empty PostgreSQL warehouse (a database no one else connects to), the server's
+    engine, and the URL of the examples' warehouse: each example gets it created anew from the
+    template, under the same (module's own) name, so dbt parses the project once for all the
+    examples (a parse is per database name, ``transform.run_dbt``), not once per example."""
     server = server_engine()
     databases = Databases(server)
     try:
         template = databases.new("prop_template")
         prepare_warehouse(template)
-        yield databases, make_url(template).database
+        example = databases.new("prop")  # created again from the template for each example
+        yield server, make_url(template).database, example
     finally:
         databases.drop_all()
         server.dispose()
@@ -244,10 +259,10 @@ def pg_template():
 @settings(parent=PROPERTY, max_examples=int(os.environ.get("UGC_PROPERTY_EXAMPLES_PG", "3")))
 @given(scenario())
 def test_incremental_marts_equal_a_full_refresh_on_postgresql(pg_template, case):
-    databases, template = pg_template
-    url = databases.new("prop", template=template)  # a fresh warehouse for every example
-    try:
-        versions, steps = case
-        check_scenario(url, versions, steps)
-    finally:
-        databases.drop(url)
+    server, template, url = pg_template
+    name = make_url(url).database
+    with server.connect() as conn:  # a fresh warehouse for every example
+        conn.execute(text(f'drop database if exists "{name}" with (force)'))
+        conn.execute(text(f'create database "{name}" template "{template}"'))
+    versions, steps = case
+    check_scenario(url, versions, steps)

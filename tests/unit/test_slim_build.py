@@ -5,6 +5,7 @@ every dbt test run each time; a missing view or a new warehouse gives a full bui
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -17,10 +18,34 @@ UNRELATED_VIEW = "model.ugc_kpi.stg_brand__stores"
 MART = "model.ugc_kpi.ugc_daily"
 
 
+def _settings(folder: Path) -> Settings:
+    return Settings(landing_uri=str(folder / "landing"), warehouse_url=f"duckdb:///{folder / 'wh.duckdb'}",
+                    timezone="Europe/Paris", dbt_dir=str(folder / "dbt"))
+
+
+@pytest.fixture(scope="module")
+def first_build(tmp_path_factory) -> tuple[Path, Path, transform.DbtRun]:
+    """The first, full build on a new warehouse (what every test starts from), done once: the
+    folder it ran in, a copy of that folder as the build left it (warehouse file and ``dbt_dir``,
+    its saved state included), and what it ran."""
+    workdir = tmp_path_factory.mktemp("slim") / "work"
+    workdir.mkdir()
+    run = transform.build_project(_settings(workdir))
+    assert run.success
+    assert not Path(f"{workdir / 'wh.duckdb'}.wal").exists()  # the file is the whole warehouse
+    pristine = workdir.parent / "after-first-build"
+    shutil.copytree(workdir, pristine)
+    return workdir, pristine, run
+
+
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(landing_uri=str(tmp_path / "landing"), warehouse_url=f"duckdb:///{tmp_path / 'wh.duckdb'}",
-                    timezone="Europe/Paris", dbt_dir=str(tmp_path / "dbt"))
+def settings(first_build) -> Settings:
+    """A warehouse right after its first successful build. The slim build keys its saved state by
+    the warehouse's path: each test gets the same path back, as the first build left it."""
+    workdir, pristine, _ = first_build
+    shutil.rmtree(workdir)
+    shutil.copytree(pristine, workdir)
+    return _settings(workdir)
 
 
 def kinds(run: transform.DbtRun) -> dict[str, int]:
@@ -30,8 +55,8 @@ def kinds(run: transform.DbtRun) -> dict[str, int]:
     return out
 
 
-def test_unchanged_views_are_not_built_again_but_marts_and_tests_are(settings):
-    full = transform.build_project(settings)
+def test_unchanged_views_are_not_built_again_but_marts_and_tests_are(first_build, settings):
+    full = first_build[2]
     slim = transform.build_project(settings)
 
     assert STAGING_VIEW in full.nodes and MART in full.nodes
@@ -42,7 +67,6 @@ def test_unchanged_views_are_not_built_again_but_marts_and_tests_are(settings):
 
 
 def test_a_changed_view_is_built_again_with_what_depends_on_it(settings, tmp_path):
-    transform.build_project(settings)
     project = tmp_path / "project"
     shutil.copytree(transform.DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
     view = project / "models" / "staging" / "stg_yotpo__reviews.sql"
@@ -60,7 +84,6 @@ def test_a_changed_view_is_built_again_with_what_depends_on_it(settings, tmp_pat
 
 
 def test_a_view_missing_from_the_warehouse_gives_a_full_build(settings):
-    transform.build_project(settings)
     with duckdb.connect(settings.warehouse_url.removeprefix("duckdb:///")) as con:
         con.execute("drop view staging.stg_brand__stores cascade")
 
@@ -70,7 +93,6 @@ def test_a_view_missing_from_the_warehouse_gives_a_full_build(settings):
 
 
 def test_another_warehouse_with_the_same_dbt_dir_gets_a_full_build(settings, tmp_path):
-    transform.build_project(settings)
     other = Settings(landing_uri=settings.landing_uri, warehouse_url=f"duckdb:///{tmp_path / 'other.duckdb'}",
                      timezone=settings.timezone, dbt_dir=settings.dbt_dir)
 
