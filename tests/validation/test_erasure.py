@@ -27,10 +27,12 @@ def warehouse_db(request, tmp_path):
         yield url
 
 
-def _small_env(tmp_path, url: str | None) -> Env:
-    env = Env(tmp_path)
-    if url:
-        env.with_settings(warehouse_url=url)
+def _small_env(tmp_path, url: str | None, business_template) -> Env:
+    """The business snapshots of BUSINESS_DAY ingested: on DuckDB, a copy of the session's
+    ``business_template`` (the same ingests, made once); on PostgreSQL, ingested here."""
+    if not url:
+        return start_env(tmp_path, business_template)
+    env = Env(tmp_path).with_settings(warehouse_url=url)
     for source, content in BUSINESS_SNAPSHOTS.items():
         env.write(source, BUSINESS_DAY, f"{source}.csv", content)
         assert env.ingest(source, BUSINESS_DAY).status == "success"
@@ -41,8 +43,9 @@ def _ugc(env) -> int:
     return int(env.q("select coalesce(sum(ugc_count), 0) as n from marts.ugc_daily")["n"][0])
 
 
-def test_erasing_an_email_removes_the_reviews_their_quarantine_and_their_mart_counts(tmp_path, warehouse_db):
-    env = _small_env(tmp_path, warehouse_db)
+def test_erasing_an_email_removes_the_reviews_their_quarantine_and_their_mart_counts(tmp_path, warehouse_db,
+                                                                                    business_template):
+    env = _small_env(tmp_path, warehouse_db, business_template)
     env.write("yotpo_reviews", DAY, "page-1.json", {"reviews": [
         yotpo_review(487000501, email=EMAIL, name="Sophie L."),
         yotpo_review(487000502, email="Sophie.Lambert@example.fr", created="2025-05-05T08:00:00.000Z"),
