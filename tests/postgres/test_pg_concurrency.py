@@ -130,13 +130,12 @@ def test_concurrent_view_refreshes(workers, pg_url, tmp_path):
         assert views.scalar_one() == len(dbt_models("staging", "intermediate"))
 
 
-def test_concurrent_mart_rebuilds(workers, duckdb_plus_run, pg_plus_run):
-    here, url = pg_plus_run.settings.landing_uri, pg_plus_run.settings.warehouse_url
-    try:
-        all_at_once(workers, *[(pg_support.task_build_marts, here, url)] * WORKERS)
-    finally:
-        pg_support.task_build_marts(here, url)  # the session's run stays whole for the other tests
-    assert compare_warehouses(duckdb_plus_run, pg_plus_run, MARTS) == []
+def test_concurrent_mart_rebuilds(workers, duckdb_plus_run, pg_plus_copy):
+    """Every pool slot rebuilds the marts of a finished run at once: none fails (dbt's advisory
+    lock makes them wait for each other), and the marts are still the reference's."""
+    here, url = pg_plus_copy.settings.landing_uri, pg_plus_copy.settings.warehouse_url
+    all_at_once(workers, *[(pg_support.task_build_marts, here, url)] * WORKERS)
+    assert compare_warehouses(duckdb_plus_run, pg_plus_copy, MARTS) == []
 
 
 # -- a build seen half way --------------------------------------------------------------------------
@@ -164,64 +163,60 @@ def _waiting_on(conn, build: Future, timeout: float = 300.0) -> dict[str, int]:
         time.sleep(0.2)
 
 
-def _restore(run: Run, before: dict) -> None:
-    """Rebuild the session's marts in their time zone: the same marts as before the test."""
+def _rebuilt_as_before(run: Run, before: dict) -> None:
+    """Rebuild the marts in their time zone (a retry of the build): the same marts as before the test."""
     pg_support.task_build_marts(run.settings.landing_uri, run.settings.warehouse_url)
     assert signatures(run.engine, MARTS) == before
 
 
-def test_readers_never_see_an_empty_or_half_built_mart(workers, pg_plus_run):
+def test_readers_never_see_an_empty_or_half_built_mart(workers, pg_plus_copy):
     """While a build rewrites the marts (the KPI calendar moved to UTC: the days of the items
     created between 22:00 and midnight UTC change), readers keep seeing the previous marts, at
     once, without waiting for it; then they see the new ones."""
-    run = pg_plus_run
+    run = pg_plus_copy
     engine = run.engine
     before = signatures(engine, MARTS)
     seen, waits = [], []
-    try:
-        with engine.connect() as locker, engine.connect() as reader:
-            reader.execution_options(isolation_level="AUTOCOMMIT")
-            _hold_marts(locker)
-            build = workers.submit(pg_support.task_build_marts, run.settings.landing_uri,
-                                   run.settings.warehouse_url, "UTC")
-            _waiting_on(locker, build)  # every held mart's rows are deleted and inserted, not committed
-            stop = time.monotonic() + 1.5
-            while time.monotonic() < stop:
-                t0 = time.perf_counter()
-                seen.append({t: signature(reader, t) for t in HELD})
-                waits.append(time.perf_counter() - t0)
-                time.sleep(0.02)
-            locker.rollback()  # releases the marts: the build commits
-            build.result()
-        after = signatures(engine, MARTS)
-        assert len(seen) >= 10
-        assert all(s == {t: before[t] for t in HELD} for s in seen), "a reader saw a mart being rewritten"
-        assert max(waits) < 0.5, "a reader waited for the build"
-        assert after["marts.ugc_daily"] != before["marts.ugc_daily"], "the build changed nothing: nothing was seen"
-    finally:
-        _restore(run, before)
+    with engine.connect() as locker, engine.connect() as reader:
+        reader.execution_options(isolation_level="AUTOCOMMIT")
+        _hold_marts(locker)
+        build = workers.submit(pg_support.task_build_marts, run.settings.landing_uri,
+                               run.settings.warehouse_url, "UTC")
+        _waiting_on(locker, build)  # every held mart's rows are deleted and inserted, not committed
+        stop = time.monotonic() + 1.5
+        while time.monotonic() < stop:
+            t0 = time.perf_counter()
+            seen.append({t: signature(reader, t) for t in HELD})
+            waits.append(time.perf_counter() - t0)
+            time.sleep(0.02)
+        locker.rollback()  # releases the marts: the build commits
+        build.result()
+    after = signatures(engine, MARTS)
+    assert len(seen) >= 10
+    assert all(s == {t: before[t] for t in HELD} for s in seen), "a reader saw a mart being rewritten"
+    assert max(waits) < 0.5, "a reader waited for the build"
+    assert after["marts.ugc_daily"] != before["marts.ugc_daily"], "the build changed nothing: nothing was seen"
 
 
-def test_a_failed_mart_build_leaves_that_mart_as_it_was(workers, pg_plus_run):
+def test_a_failed_mart_build_leaves_that_mart_as_it_was(workers, pg_plus_copy):
     """A mart whose build fails after it has deleted and inserted its changed partitions (its
     statement cancelled before the commit) keeps its previous rows; the build raises, naming it.
-    Each mart is its own transaction: the others, built fine, hold the new rows."""
-    run = pg_plus_run
+    Each mart is its own transaction: the others, built fine, hold the new rows. A retry in the
+    previous KPI calendar then gives back every mart as it was."""
+    run = pg_plus_copy
     engine = run.engine
     before = signatures(engine, MARTS)
-    try:
-        with engine.connect() as locker:
-            _hold_marts(locker)
-            build = workers.submit(pg_support.task_build_marts, run.settings.landing_uri,
-                                   run.settings.warehouse_url, "UTC")
-            pids = _waiting_on(locker, build)
-            assert locker.execute(text("select pg_cancel_backend(:pid)"), {"pid": pids["marts.reach_daily"]}).scalar_one()
-            time.sleep(0.5)
-            locker.rollback()
-            with pytest.raises(Exception, match=r"(?s)reach_daily.*cancel"):
-                build.result()
-        after = signatures(engine, MARTS)
-        assert after["marts.reach_daily"] == before["marts.reach_daily"]
-        assert after["marts.ugc_daily"] != before["marts.ugc_daily"]
-    finally:
-        _restore(run, before)
+    with engine.connect() as locker:
+        _hold_marts(locker)
+        build = workers.submit(pg_support.task_build_marts, run.settings.landing_uri,
+                               run.settings.warehouse_url, "UTC")
+        pids = _waiting_on(locker, build)
+        assert locker.execute(text("select pg_cancel_backend(:pid)"), {"pid": pids["marts.reach_daily"]}).scalar_one()
+        time.sleep(0.5)
+        locker.rollback()
+        with pytest.raises(Exception, match=r"(?s)reach_daily.*cancel"):
+            build.result()
+    after = signatures(engine, MARTS)
+    assert after["marts.reach_daily"] == before["marts.reach_daily"]
+    assert after["marts.ugc_daily"] != before["marts.ugc_daily"]
+    _rebuilt_as_before(run, before)

@@ -27,7 +27,6 @@ from pg_support import (
 from sqlalchemy import text
 from support import expected as by_hand  # the e2e expectations, reused as they are
 from support.expected import MV, A, assert_same_values
-from support.landing_builder import DAYS
 from support.readme_queries import analyst_queries
 from support.runs import Run, by_key, fetch
 from ugc_pipeline import catalog, transform, warehouse
@@ -49,14 +48,15 @@ def test_every_mart_is_the_same_on_duckdb_and_postgresql(duckdb_plus_run, pg_plu
     assert compare_warehouses(duckdb_plus_run, pg_plus_run, MARTS) == []
 
 
-def test_a_full_refresh_on_postgresql_gives_the_same_marts(duckdb_plus_run, pg_plus_run):
-    """The marts built from scratch (``dbt build --full-refresh``) are the ones the incremental
-    runs of every day left: the same as DuckDB's, with their keys and indexes."""
-    settings = pg_plus_run.settings
+def test_a_full_refresh_on_postgresql_gives_the_same_marts(duckdb_plus_run, pg_plus_copy):
+    """The marts built from scratch (``dbt build --full-refresh``, on a copy of the PostgreSQL run)
+    are the ones the incremental runs of every day left: the same as DuckDB's, with their keys and
+    indexes."""
+    settings = pg_plus_copy.settings
     transform.run_dbt(settings.warehouse_url, ["build", "--select", "marts", "--full-refresh"],
                       timezone=settings.timezone)
-    assert compare_warehouses(duckdb_plus_run, pg_plus_run, MARTS) == []
-    assert index_shapes(pg_plus_run.engine) == expected_index_shapes()
+    assert compare_warehouses(duckdb_plus_run, pg_plus_copy, MARTS) == []
+    assert index_shapes(pg_plus_copy.engine) == expected_index_shapes()
 
 
 def test_raw_tables_and_quarantine_are_the_same_on_duckdb_and_postgresql(duckdb_plus_run, pg_plus_run):
@@ -90,15 +90,17 @@ def test_copy_keeps_quotes_newlines_backslashes_and_nulls(pg_plus_run):
     assert retailer["RV-12"]["review_text"] in ("ligne\r\nsuivante, fin", "ligne\nsuivante, fin")
 
 
-def test_marts_by_hand_on_postgresql_and_the_kpi_calendar(hand_landing, new_pg_url):
-    """The e2e expectations computed by hand (tests/support/expected.py) on PostgreSQL; then the
-    marts rebuilt with the KPI calendar in UTC move the items created between 22:00Z and
-    midnight UTC back to their UTC day (tests/e2e/test_kpi_calendar.py)."""
-    run = run_days("by-hand", hand_landing, new_pg_url("byhand"), list(DAYS))
+def test_marts_by_hand_on_postgresql_and_the_kpi_calendar(pg_hand_copy):
+    """The e2e expectations computed by hand (tests/support/expected.py) on PostgreSQL, on the
+    warehouse the hand-made landing zone's days left (every source, marts after each day: a copy of
+    the PostgreSQL run as it was after ``DAYS``); then the marts rebuilt with the KPI calendar in
+    UTC move the items created between 22:00Z and midnight UTC back to their UTC day
+    (tests/e2e/test_kpi_calendar.py)."""
+    run = pg_hand_copy
     by_hand.assert_marts_match_hand_values(run)
     by_hand.assert_audit_matches(run, run_ids_expected=4)
 
-    build_marts(settings_for(hand_landing, run.settings.warehouse_url, timezone="UTC"))
+    build_marts(settings_for(run.settings.landing_uri, run.settings.warehouse_url, timezone="UTC"))
     ugc = by_key(fetch(run, "select * from marts.ugc_daily"),
                  "kpi_date", "brand", "sku", "platform", "content_type", "influencer_tier")
     assert_same_values(ugc[("2025-05-05", MV, None, "google_business", "review", "unknown")],
