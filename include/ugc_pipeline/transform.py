@@ -181,8 +181,8 @@ def _cheaper_behavior_flags() -> None:
     except ImportError:
         return
     rendered = getattr(behavior_flags, "BehaviorFlagRendered", None)
-    if rendered is None or not hasattr(rendered, "_default_source") or getattr(rendered, "_ugc_cheap", False):
-        return
+    if rendered is None or not hasattr(rendered, "_default_source") or hasattr(rendered, "_inspect_default_source"):
+        return  # not there, or replaced already
 
     def _default_source() -> str:
         frame = sys._getframe(1)
@@ -195,7 +195,6 @@ def _cheaper_behavior_flags() -> None:
 
     rendered._inspect_default_source = staticmethod(rendered._default_source)  # dbt's own, kept for the test
     rendered._default_source = staticmethod(_default_source)
-    rendered._ugc_cheap = True
 
 
 def run_dbt(url: str, args: Sequence[str], *, timezone: str, dbt_dir: str | Path | None = None,
