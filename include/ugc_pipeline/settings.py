@@ -42,7 +42,7 @@ DEFAULT_LOCK_WAIT_SECONDS = 600
 # A delivery with more records than this is parsed, validated and spooled to local Parquet files
 # batch by batch, then written in one transaction (ugc_pipeline.batches): it bounds the memory of
 # an ingest task to about one batch. Smaller deliveries are one batch, held in memory.
-DEFAULT_BATCH_RECORDS = 200_000
+DEFAULT_BATCH_RECORDS = 100_000
 
 # Pulling the exports from the platforms' APIs (ugc_pipeline.extract): how far back an incremental
 # pull looks before its cursor (late edits), how many days of posts are pulled again (growing
